@@ -1,0 +1,1 @@
+"""Customer Success warehouse: loading, orchestration and CRM sync."""

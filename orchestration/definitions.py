@@ -1,0 +1,38 @@
+"""The single Dagster entry point: ``dagster dev`` and ``make run`` load this."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.dbt import DBT_PROJECT, build_dbt_assets
+from orchestration.defs.raw import build_raw_assets
+from orchestration.resources import WarehouseResource
+from orchestration.settings import load_settings
+
+# Every asset of the project, in one job. DuckDB allows one writer per file,
+# so steps run one after another in this process rather than in parallel
+# subprocesses that would contend for the file lock.
+build_warehouse_job = dg.define_asset_job(
+    name="build_warehouse",
+    selection=dg.AssetSelection.all(),
+    description="Load every source, then build and test every dbt model.",
+    executor_def=dg.in_process_executor,
+)
+
+
+def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
+    """Definitions wired to a warehouse; tests pass one on temporary paths."""
+    warehouse = warehouse or WarehouseResource.from_settings(load_settings())
+    return dg.Definitions(
+        assets=[*build_raw_assets(), build_dbt_assets()],
+        jobs=[build_warehouse_job],
+        resources={
+            "warehouse": warehouse,
+            "dbt": DbtCliResource(project_dir=DBT_PROJECT),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

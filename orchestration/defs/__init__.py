@@ -1,0 +1,1 @@
+"""Dagster asset, check and job definitions, one module per domain."""

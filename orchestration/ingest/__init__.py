@@ -1,0 +1,1 @@
+"""Landing-file loader: contracts, quarantine, load audit, idempotency."""
