@@ -60,7 +60,8 @@ company_domains as (
         domain,
         min(company_id) as company_id
     from companies
-    where domain is not null
+    where
+        domain is not null
         and domain not in {{ personal_email_domains() }}
     group by domain
     having count(*) = 1

@@ -34,8 +34,10 @@ renamed as (
         received_at,
         -- Late events change days that were already built; incremental models
         -- reprocess a lookback window because of them.
-        {{ dbt.datediff('timestamp', 'received_at', 'hour') }}
-            > {{ var('late_arrival_threshold_hours') }} as is_late_arriving
+        (
+            {{ dbt.datediff('timestamp', 'received_at', 'hour') }}
+            > {{ var('late_arrival_threshold_hours') }}
+        ) as is_late_arriving
     from deduplicated
     where delivery_rank = 1
 

@@ -33,7 +33,8 @@ renamed as (
         created as created_at,
         _fivetran_synced as synced_at
     from latest
-    where version_rank = 1
+    where
+        version_rank = 1
         and not coalesce(is_deleted, false)
 
 )

@@ -27,7 +27,8 @@ renamed as (
         created as created_at,
         updated as updated_at
     from latest
-    where version_rank = 1
+    where
+        version_rank = 1
         and not coalesce(is_deleted, false)
 
 )

@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'engagement_company') }}
+
+),
+
+-- The connector re-syncs associations, so the same pair can arrive more than
+-- once; keep one copy of each.
+deduplicated as (
+
+    select
+        *,
+        row_number() over (
+            partition by engagement_id, company_id
+            order by _fivetran_synced desc nulls last, _loaded_at desc, _loaded_line desc
+        ) as copy_rank
+    from source
+    where
+        engagement_id is not null
+        and company_id is not null
+
+),
+
+renamed as (
+
+    select
+        engagement_id,
+        company_id,
+        _fivetran_synced as synced_at
+    from deduplicated
+    where copy_rank = 1
+
+)
+
+select * from renamed
