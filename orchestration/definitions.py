@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.dbt import DBT_PROJECT, build_dbt_assets
+from orchestration.defs.dbt import DBT_PROJECT, build_dbt_assets, dbt_executable
 from orchestration.defs.raw import build_raw_assets
 from orchestration.resources import WarehouseResource
 from orchestration.settings import load_settings
@@ -29,7 +29,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         jobs=[build_warehouse_job],
         resources={
             "warehouse": warehouse,
-            "dbt": DbtCliResource(project_dir=DBT_PROJECT),
+            "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable()),
         },
         executor=dg.in_process_executor,
     )

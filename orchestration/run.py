@@ -56,18 +56,25 @@ def summarise(settings: Settings, result: dg.ExecuteInProcessResult) -> str:
                 bad = quarantined.get((source.name, table.table), 0)
                 lines.append(f"{table.qualified_name:<36}{count:>12,}{bad:>13,}")
 
-    materialized = result.get_asset_materialization_events()
-    raw = [e for e in materialized if len(e.asset_key.path) == 2]
+    raw_keys = {
+        dg.AssetKey([source.name, table.table])
+        for source in load_contracts().values()
+        for table in source.tables
+    }
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     checks = result.get_asset_check_evaluations()
-    failed = [c for c in checks if not c.passed]
+    failed = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+    warned = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN]
     lines += [
         "",
-        f"raw tables loaded: {len(raw)}",
-        f"dbt models and seeds built: {len(materialized) - len(raw)}",
-        f"checks passed: {len(checks) - len(failed)} of {len(checks)}",
+        f"raw tables loaded: {len(materialized & raw_keys)}",
+        f"dbt models and seeds built: {len(materialized - raw_keys)}",
+        f"checks passed: {len(checks) - len(failed) - len(warned)} of {len(checks)}"
+        f" ({len(warned)} warnings, {len(failed)} failures)",
     ]
-    for check in failed:
-        lines.append(f"  failed: {check.asset_key.to_user_string()} {check.check_name}")
+    for label, group in (("warning", warned), ("failed", failed)):
+        for check in group:
+            lines.append(f"  {label}: {check.asset_key.to_user_string()} {check.check_name}")
     return "\n".join(lines)
 
 

@@ -5,9 +5,10 @@ Groups follow the folders: ``staging``, ``intermediate``, ``marts``, ``sync``
 and ``reference`` for seeds, so the graph in ``dagster dev`` reads by layer.
 """
 
-from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -20,6 +21,12 @@ from orchestration.settings import PROJECT_DIR
 DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 
 
+def dbt_executable() -> str:
+    """The dbt beside this Python, so an unactivated virtualenv still works."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else "dbt"
+
+
 def prepare_dbt_project(force: bool = False) -> None:
     """Parse the dbt project into target/manifest.json when it is needed.
 
@@ -28,7 +35,8 @@ def prepare_dbt_project(force: bool = False) -> None:
     asked to (``force``, used by ``make run``).
     """
     if force or using_dagster_dev() or not DBT_PROJECT.manifest_path.exists():
-        DBT_PROJECT.preparer.prepare(DBT_PROJECT)
+        dbt = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable())
+        dbt.cli(["parse", "--quiet"], target_path=DBT_PROJECT.target_path).wait()
 
 
 class LayerTranslator(DagsterDbtTranslator):

@@ -4,7 +4,6 @@ Asset keys are ``[source, table]``, the keys dagster-dbt gives the matching
 dbt sources, so the staging models hang off these assets in one graph.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 

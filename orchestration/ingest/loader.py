@@ -203,7 +203,9 @@ def _ensure_raw_table(
     known = {c.name for c in contract.columns} | set(LINEAGE_COLUMNS)
     for name in header:
         if name not in known:
-            con.execute(f"alter table {schema}.{table} add column if not exists {_quote(name)} varchar")
+            con.execute(
+                f"alter table {schema}.{table} add column if not exists {_quote(name)} varchar"
+            )
 
 
 def _stage_file(

@@ -57,7 +57,9 @@ def test_loads_typed_rows_with_lineage(con, landing, segment):
     report = loader.load_source(con, segment, landing)
 
     assert report.rows_loaded("tracks") == 2
-    rows = _rows(con, "select id, timestamp, _loaded_file, _loaded_line from segment.tracks order by id")
+    rows = _rows(
+        con, "select id, timestamp, _loaded_file, _loaded_line from segment.tracks order by id"
+    )
     assert [(r[0], str(r[1]), r[2], r[3]) for r in rows] == [
         ("e1", "2026-01-05 10:00:00", "segment/tracks/2026-01.csv", 2),
         # An explicit offset is converted to UTC, not dropped.

@@ -6,22 +6,34 @@ identity as (
 
 ),
 
+flagged as (
+
+    select
+        source_system,
+        case when is_matched then 1 else 0 end as is_matched_flag,
+        case when match_method = 'explicit_id' then 1 else 0 end as is_explicit_id_flag,
+        case when match_method = 'contact_email' then 1 else 0 end as is_contact_email_flag,
+        case
+            when match_method in ('email_domain', 'web_domain') then 1 else 0
+        end as is_domain_flag,
+        case when match_method = 'ambiguous_domain' then 1 else 0 end as is_ambiguous_flag
+    from identity
+
+),
+
 coverage as (
 
     select
         source_system,
         count(*) as record_count,
-        sum(case when is_matched then 1 else 0 end) as matched_count,
-        sum(case when not is_matched then 1 else 0 end) as unmatched_count,
-        sum(case when match_method = 'explicit_id' then 1 else 0 end)
-            as explicit_id_match_count,
-        sum(case when match_method = 'contact_email' then 1 else 0 end)
+        cast(sum(is_matched_flag) as {{ dbt.type_bigint() }}) as matched_count,
+        cast(sum(1 - is_matched_flag) as {{ dbt.type_bigint() }}) as unmatched_count,
+        cast(sum(is_explicit_id_flag) as {{ dbt.type_bigint() }}) as explicit_id_match_count,
+        cast(sum(is_contact_email_flag) as {{ dbt.type_bigint() }})
             as contact_email_match_count,
-        sum(case when match_method in ('email_domain', 'web_domain') then 1 else 0 end)
-            as domain_match_count,
-        sum(case when match_method = 'ambiguous_domain' then 1 else 0 end)
-            as ambiguous_domain_count
-    from identity
+        cast(sum(is_domain_flag) as {{ dbt.type_bigint() }}) as domain_match_count,
+        cast(sum(is_ambiguous_flag) as {{ dbt.type_bigint() }}) as ambiguous_domain_count
+    from flagged
     group by source_system
 
 ),

@@ -1,0 +1,594 @@
+"""Tests of the demo data generator: determinism, the landing contract, defects, behaviour.
+
+The generated CSVs are read back with DuckDB, as the loader will read them, so
+these tests check the files rather than the generator's internals. Runs are
+small (tens to a few hundred accounts) and shared between tests through
+module-scoped fixtures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from orchestration.demo_data import GeneratorConfig, generate
+from orchestration.demo_data.__main__ import main as cli_main
+from orchestration.settings import GENERATION_MANIFEST, PROJECT_DIR
+
+AS_OF = dt.date(2025, 6, 1)
+SMALL = GeneratorConfig(seed=7, accounts=60, months=12, as_of_date=AS_OF)
+RAISED = 0.05
+
+
+@functools.cache
+def contracts() -> dict[tuple[str, str], list[dict]]:
+    """(source, table) -> column specs, from the sources YAML files."""
+    out = {}
+    for path in sorted(PROJECT_DIR.glob("models/staging/*/_*__sources.yml")):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            for table in source["tables"]:
+                out[(source["name"], table["name"])] = table["columns"]
+    return out
+
+
+@functools.cache
+def connect(landing: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB with one text-typed table per landing table (``source_table``) and ``truth``.
+
+    Read once per landing folder and shared by the tests that look at it.
+    """
+    con = duckdb.connect()
+    for source, table in contracts():
+        pattern = str(landing / source / table / "*.csv")
+        con.execute(
+            f"create table {source}_{table} as select * from "
+            f"read_csv('{pattern}', header = true, all_varchar = true)"
+        )
+    con.execute(
+        f"create table truth as select * from "
+        f"read_csv('{landing / '_truth' / 'accounts.csv'}', header = true, all_varchar = true)"
+    )
+    return con
+
+
+def scalar(con: duckdb.DuckDBPyConnection, query: str):
+    return con.execute(query).fetchone()[0]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> tuple[Path, dict]:
+    landing = tmp_path_factory.mktemp("small")
+    return landing, generate(SMALL, landing)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> tuple[Path, dict]:
+    landing = tmp_path_factory.mktemp("clean")
+    config = dataclasses.replace(SMALL, accounts=80).without_defects()
+    return landing, generate(config, landing)
+
+
+@pytest.fixture(scope="module")
+def defective(tmp_path_factory) -> tuple[Path, dict]:
+    landing = tmp_path_factory.mktemp("defective")
+    config = dataclasses.replace(
+        SMALL, seed=11, accounts=150, duplicate_rate=RAISED, late_event_rate=RAISED,
+        unknown_user_rate=RAISED, malformed_timestamp_rate=RAISED, orphan_id_rate=RAISED,
+        missing_crm_id_rate=0.10, personal_email_rate=RAISED,
+    )
+    return landing, generate(config, landing)
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory) -> tuple[Path, dict]:
+    """A run big and long enough for every behaviour pattern to show up."""
+    landing = tmp_path_factory.mktemp("story")
+    config = GeneratorConfig(seed=3, accounts=300, months=18, as_of_date=AS_OF)
+    return landing, generate(config, landing)
+
+
+# Determinism --------------------------------------------------------------
+
+def test_same_config_gives_identical_files(small, tmp_path):
+    landing, _ = small
+    generate(SMALL, tmp_path / "again")
+    assert digest(tmp_path / "again") == digest(landing)
+
+
+def test_another_seed_gives_different_files(small, tmp_path):
+    landing, _ = small
+    generate(dataclasses.replace(SMALL, seed=8), tmp_path / "other")
+    first, second = digest(landing), digest(tmp_path / "other")
+    assert first["hubspot/company/part-0000.csv"] != second["hubspot/company/part-0000.csv"]
+    assert first["stripe/invoice/part-0000.csv"] != second["stripe/invoice/part-0000.csv"]
+
+
+def test_rerun_replaces_previous_output(tmp_path):
+    generate(dataclasses.replace(SMALL, months=12), tmp_path)
+    generate(dataclasses.replace(SMALL, accounts=20, months=3), tmp_path)
+    months = sorted(p.stem for p in (tmp_path / "segment" / "tracks").glob("*.csv"))
+    assert months == ["2025-03", "2025-04", "2025-05"]
+    manifest = json.loads((tmp_path / GENERATION_MANIFEST).read_text())
+    assert manifest["accounts"] == 20
+
+
+# The landing contract -------------------------------------------------------
+
+def test_every_contract_table_is_written_with_exactly_its_columns(small):
+    landing, _ = small
+    for (source, table), columns in contracts().items():
+        folder = landing / source / table
+        files = sorted(folder.glob("*.csv"))
+        assert files, f"{source}.{table}: no file"
+        if (source, table) == ("segment", "tracks"):
+            assert all(len(f.stem) == 7 and f.stem[4] == "-" for f in files)
+        else:
+            assert [f.name for f in files] == ["part-0000.csv"]
+        expected = [c["name"] for c in columns]
+        for path in files:
+            with path.open(encoding="utf-8") as handle:
+                header = handle.readline().rstrip("\n").split(",")
+            assert header == expected, f"{path}: {header}"
+
+
+def test_values_follow_the_formats(small):
+    landing, _ = small
+    con = connect(landing)
+    assert scalar(con, "select count(*) from hubspot_company where not regexp_full_match("
+                       "property_createdate, '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ')") == 0
+    assert scalar(con, "select count(*) from stripe_subscription_history "
+                       "where _fivetran_active not in ('true', 'false')") == 0
+    assert scalar(con, "select count(*) from finance_sales_marketing_expense "
+                       "where not regexp_full_match(expense_month, '\\d{4}-\\d\\d-01')") == 0
+    assert scalar(con, "select count(*) from stripe_invoice "
+                       "where try_cast(amount_due as bigint) is null") == 0
+    assert scalar(con, "select count(*) from zendesk_organization "
+                       "where json_array_length(domain_names) <> 1") == 0
+    for path in landing.rglob("*.csv"):
+        text = path.read_bytes().decode("utf-8")
+        assert "\r" not in text
+
+
+def test_required_columns_are_filled_in_clean_data(clean):
+    landing, _ = clean
+    con = connect(landing)
+    for (source, table), columns in contracts().items():
+        for column in columns:
+            if column.get("config", {}).get("meta", {}).get("required"):
+                nulls = scalar(con, f'select count(*) from {source}_{table} '
+                                    f'where "{column["name"]}" is null')
+                assert nulls == 0, f"{source}.{table}.{column['name']}"
+
+
+def test_values_cast_to_the_contract_types_in_clean_data(clean):
+    landing, _ = clean
+    con = connect(landing)
+    casts = {"bigint": "bigint", "integer": "integer", "double": "double", "date": "date",
+             "boolean": "boolean", "timestamp": "timestamptz"}
+    for (source, table), columns in contracts().items():
+        for column in columns:
+            target = casts.get(column["data_type"])
+            if target is None:
+                continue
+            name = column["name"]
+            bad = scalar(con, f'select count(*) from {source}_{table} where "{name}" is not null '
+                              f'and try_cast("{name}" as {target}) is null')
+            assert bad == 0, f"{source}.{table}.{name}"
+
+
+def test_manifest_describes_the_run(small):
+    landing, manifest = small
+    assert json.loads((landing / GENERATION_MANIFEST).read_text()) == manifest
+    assert manifest["as_of_date"] == "2025-06-01"
+    assert (manifest["seed"], manifest["accounts"], manifest["months"]) == (7, 60, 12)
+    assert set(manifest["defect_rates"]) >= {"duplicate_rate", "late_event_rate"}
+    con = connect(landing)
+    for name, rows in manifest["row_counts"].items():
+        assert scalar(con, f"select count(*) from {name.replace('.', '_')}") == rows, name
+    truth = scalar(con, "select count(*) from truth")
+    assert truth == 60
+
+
+def test_nothing_happens_after_the_cutoff(small):
+    landing, _ = small
+    con = connect(landing)
+    cutoff = "timestamptz '2025-06-01 00:00:00+00'"
+    for column in ("timestamp", "received_at"):
+        late = scalar(con, f"select count(*) from segment_tracks "
+                           f"where try_cast({column} as timestamptz) >= {cutoff}")
+        assert late == 0
+    for table, column in [("stripe_invoice", "created"), ("zendesk_ticket", "updated_at"),
+                          ("hubspot_engagement", "timestamp"),
+                          ("delighted_survey_response", "created_at"),
+                          ("stripe_subscription_history", "_fivetran_start")]:
+        assert scalar(con, f"select count(*) from {table} "
+                           f"where try_cast({column} as timestamptz) >= {cutoff}") == 0
+
+
+def test_tracks_files_follow_received_month(small):
+    landing, _ = small
+    con = connect(landing)
+    for path in (landing / "segment" / "tracks").glob("*.csv"):
+        months = con.execute(
+            f"select distinct strftime(received_at::timestamptz at time zone 'UTC', '%Y-%m') "
+            f"from read_csv('{path}', header = true, all_varchar = true)"
+        ).fetchall()
+        assert months == [(path.stem,)]
+
+
+def test_subscription_versions_are_contiguous(small):
+    landing, _ = small
+    con = connect(landing)
+    broken = scalar(con, """
+        select count(*) from (
+            select _fivetran_end, _fivetran_active,
+                   lead(_fivetran_start) over (partition by id order by _fivetran_start) as next
+            from stripe_subscription_history
+        )
+        where (next is null and (_fivetran_end <> '9999-12-31T23:59:59Z'
+                                 or _fivetran_active <> 'true'))
+           or (next is not null and (next <> _fivetran_end or _fivetran_active <> 'false'))
+    """)
+    assert broken == 0
+    assert scalar(con, "select count(distinct id) from stripe_subscription_history") == scalar(
+        con, "select count(*) from stripe_subscription_item")
+
+
+def test_invoice_totals_match_their_lines(clean):
+    landing, _ = clean
+    con = connect(landing)
+    mismatched = scalar(con, """
+        select count(*) from stripe_invoice as i
+        join (select invoice_id, sum(amount::bigint) as lines
+              from stripe_invoice_line_item group by 1) as l on l.invoice_id = i.id
+        where i.subtotal::bigint <> l.lines
+           or i.total::bigint <> i.subtotal::bigint + i.tax::bigint
+    """)
+    assert mismatched == 0
+
+
+# Defects ------------------------------------------------------------------
+
+def _near(measured: int, expected: float, tolerance: float = 0.25) -> bool:
+    return abs(measured - expected) <= max(3, tolerance * expected)
+
+
+def test_tracks_defects_appear_at_the_configured_rate(defective):
+    landing, manifest = defective
+    con = connect(landing)
+    counts = manifest["defects"]
+    total = scalar(con, "select count(*) from segment_tracks")
+    duplicates = total - scalar(con, "select count(*) from (select distinct * from segment_tracks)")
+    unknown = scalar(con, "select count(*) from segment_tracks where user_id not in "
+                          "(select user_id from segment_groups)")
+    base = total - duplicates - unknown
+    malformed = scalar(con, "select count(*) from (select distinct * from segment_tracks) "
+                            "where try_cast(timestamp as timestamptz) is null")
+    late = scalar(con, "select count(*) from (select distinct * from segment_tracks) where "
+                       "received_at::timestamptz - try_cast(timestamp as timestamptz) "
+                       ">= interval 1 day")
+    assert duplicates == counts["duplicate_rows"]["segment.tracks"]
+    assert unknown >= counts["unknown_users"]["segment.tracks"]
+    for measured in (duplicates, unknown):
+        assert _near(measured, RAISED * base), (measured, base)
+    # Malformed and late rows are also copied by the unknown-user defect now and then.
+    assert _near(malformed, RAISED * base) and _near(late, RAISED * base)
+    generated = total - duplicates - counts["unknown_users"]["segment.tracks"]
+    assert counts["malformed_timestamps"]["segment.tracks"] == round(RAISED * generated)
+    assert counts["late_events"]["segment.tracks"] == round(RAISED * generated)
+
+
+def test_connector_defects_appear_at_the_configured_rate(defective):
+    landing, manifest = defective
+    con = connect(landing)
+    counts = manifest["defects"]
+    for table, key in [("hubspot_company", "id"), ("hubspot_contact", "id"),
+                       ("stripe_customer", "id"), ("stripe_invoice", "id"),
+                       ("zendesk_ticket", "id")]:
+        rows = scalar(con, f"select count(*) from {table}")
+        distinct = scalar(con, f"select count(distinct {key}) from {table}")
+        assert rows - distinct == counts["duplicate_rows"][table.replace("_", ".", 1)]
+        assert _near(rows - distinct, RAISED * distinct, tolerance=0.5)
+        # The newest copy per id is the true one: an older copy never looks newer.
+        stale_newer = scalar(con, f"""
+            select count(*) from (select {key}, count(*) as n,
+                   count(distinct _fivetran_synced) as synced from {table} group by 1)
+            where n > 1 and synced < n""")
+        assert stale_newer == 0
+
+    orphan_tickets = scalar(con, "select count(*) from zendesk_ticket where organization_id "
+                                 "not in (select id from zendesk_organization)")
+    orphan_invoices = scalar(con, "select count(*) from stripe_invoice where customer_id "
+                                  "not in (select id from stripe_customer)")
+    orphan_links = scalar(con, "select count(*) from hubspot_deal_company where company_id "
+                               "not in (select id from hubspot_company)")
+    assert orphan_tickets >= counts["orphan_ids"]["zendesk.ticket"] > 0
+    assert orphan_invoices == counts["orphan_ids"]["stripe.invoice"] > 0
+    assert orphan_links == counts["orphan_ids"]["hubspot.deal_company"] > 0
+    tickets = scalar(con, "select count(distinct id) from zendesk_ticket")
+    assert _near(orphan_tickets, RAISED * tickets, tolerance=0.5)
+    assert scalar(con, "select count(*) from zendesk_ticket "
+                       "where try_cast(created_at as timestamptz) is null") > 0
+
+
+def test_billing_customers_without_crm_id(defective):
+    landing, manifest = defective
+    con = connect(landing)
+    customers = con.execute("""
+        select id, any_value(email) as email,
+               bool_or(json_extract_string(metadata, '$.hubspot_company_id') is not null) as linked
+        from stripe_customer group by id
+    """).fetchall()
+    unlinked = [email for _, email, linked in customers if not linked]
+    personal = [e for e in unlinked if e.split("@")[1] in ("gmail.com", "yahoo.com",
+                                                           "hotmail.com", "outlook.com",
+                                                           "icloud.com")]
+    company_domain = len(unlinked) - len(personal)
+    assert company_domain == manifest["defects"]["customers_without_crm_id"]["stripe.customer"]
+    assert len(personal) == manifest["defects"]["customers_with_personal_email"][
+        "stripe.customer"]
+    assert _near(company_domain, 0.10 * len(customers), tolerance=0.3)
+    assert _near(len(personal), RAISED * len(customers), tolerance=0.3)
+    # A billing email at a company domain always names a CRM company's domain.
+    domains = {r[0] for r in con.execute("select property_domain from hubspot_company").fetchall()}
+    assert all(e.split("@")[1] in domains for e in unlinked if e not in personal)
+
+
+def test_no_defects_when_rates_are_zero(clean):
+    landing, manifest = clean
+    con = connect(landing)
+    assert all(n == 0 for tables in manifest["defects"].values() for n in tables.values())
+    for table, key in [("hubspot_company", "id"), ("hubspot_contact", "id"),
+                       ("stripe_customer", "id"), ("stripe_invoice", "id"),
+                       ("zendesk_ticket", "id"), ("segment_tracks", "id"),
+                       ("segment_groups", "id")]:
+        assert scalar(con, f"select count(*) - count(distinct {key}) from {table}") == 0, table
+    checks = {
+        "malformed tracks": "select count(*) from segment_tracks "
+                            "where try_cast(timestamp as timestamptz) is null",
+        "malformed tickets": "select count(*) from zendesk_ticket "
+                             "where try_cast(created_at as timestamptz) is null",
+        "late events": "select count(*) from segment_tracks where received_at::timestamptz"
+                       " - timestamp::timestamptz > interval 1 minute",
+        "unknown users": "select count(*) from segment_tracks "
+                         "where user_id not in (select user_id from segment_groups)",
+        "orphan tickets": "select count(*) from zendesk_ticket where organization_id "
+                          "not in (select id from zendesk_organization)",
+        "orphan invoices": "select count(*) from stripe_invoice where customer_id "
+                           "not in (select id from stripe_customer)",
+        "orphan deal links": "select count(*) from hubspot_deal_company where company_id "
+                             "not in (select id from hubspot_company)",
+        "customers without crm id": "select count(*) from stripe_customer where json_extract_"
+                                    "string(metadata, '$.hubspot_company_id') is null",
+    }
+    for name, query in checks.items():
+        assert scalar(con, query) == 0, name
+
+
+# Behaviour ------------------------------------------------------------------
+
+def test_company_mix(story):
+    landing, _ = story
+    con = connect(landing)
+    rows = dict(con.execute("select archetype, count(*) from truth group by 1").fetchall())
+    customers = sum(n for a, n in rows.items() if a != "prospect")
+    assert rows["prospect"] == 30
+    assert abs(rows["churner"] / customers - 0.2) < 0.06
+    assert {"healthy", "expander", "downgrader", "stalled", "trial_expired"} <= set(rows)
+    mismatched = scalar(con, """
+        select count(*) from truth where case
+            when employees::int < 200 then 'smb'
+            when employees::int < 1000 then 'mid_market' else 'enterprise' end <> segment""")
+    assert mismatched == 0
+    # Product users never exceed the seats they pay for (except after a downgrade).
+    assert scalar(con, "select count(*) from truth where archetype not in ('downgrader') "
+                       "and product_users::int > greatest(initial_seats::int, "
+                       "latest_seats::int)") == 0
+
+
+def test_churners_use_the_product_less_before_they_leave(story):
+    landing, _ = story
+    con = connect(landing)
+    recent, earlier, accounts = con.execute("""
+        with churners as (
+            select product_account_id, churn_date::timestamptz as churned
+            from truth
+            where archetype = 'churner' and churn_date is not null
+              and churn_date::date - signup_date::date >= 200
+        ),
+        events as (
+            select g.group_id, try_cast(t.timestamp as timestamptz) as happened
+            from segment_tracks as t
+            join (select distinct user_id, group_id from segment_groups) as g using (user_id)
+        )
+        select
+            count(*) filter (where happened >= churned - interval 28 day
+                                   and happened < churned) / 4.0,
+            count(*) filter (where happened >= churned - interval 182 day
+                               and happened < churned - interval 120 day) / (62 / 7.0),
+            count(distinct product_account_id)
+        from churners join events on events.group_id = churners.product_account_id
+    """).fetchone()
+    assert accounts >= 5
+    assert recent < 0.5 * earlier, (recent, earlier)
+
+
+def test_billing_stories_are_present(story):
+    landing, _ = story
+    con = connect(landing)
+    expansions = scalar(con, """
+        select count(distinct id) from (
+            select id, quantity::int - lag(quantity::int) over (
+                partition by id order by _fivetran_start) as change
+            from stripe_subscription_history)
+        where change > 0""")
+    assert expansions >= 5
+    assert scalar(con, "select count(*) from stripe_invoice "
+                       "where billing_reason = 'subscription_update'") >= 5
+    assert scalar(con, "select count(distinct id) from stripe_subscription_history "
+                       "where status = 'trialing'") >= 20
+    assert scalar(con, "select count(distinct id) from stripe_subscription_history "
+                       "where status = 'past_due'") >= 3
+    # Past due spells end: back to active with the invoice paid.
+    assert scalar(con, """
+        select count(*) from (
+            select status, lead(status) over (partition by id order by _fivetran_start) as next
+            from stripe_subscription_history)
+        where status = 'past_due' and next = 'active'""") >= 2
+    # Partial cancellation: an add-on ends while the same customer's plan continues.
+    partial = scalar(con, """
+        with ended as (
+            select id, customer_id, ended_at::timestamptz as ended
+            from stripe_subscription_history
+            where _fivetran_active = 'true' and status = 'canceled'
+              and json_extract_string(metadata, '$.kind') = 'addon'
+        )
+        select count(*) from ended where exists (
+            select 1 from stripe_subscription_history as main
+            where main.customer_id = ended.customer_id and main.id <> ended.id
+              and main.status = 'active' and main._fivetran_start::timestamptz <= ended.ended
+              and main._fivetran_end::timestamptz > ended.ended)""")
+    assert partial >= 2
+    # Reactivation: a new subscription after an earlier one of the customer ended.
+    reactivated = scalar(con, """
+        with subs as (
+            select id, customer_id, min(created::timestamptz) as created,
+                   max(ended_at::timestamptz) as ended
+            from stripe_subscription_history
+            where json_extract_string(metadata, '$.kind') <> 'addon'
+            group by 1, 2)
+        select count(distinct later.customer_id) from subs as earlier
+        join subs as later on later.customer_id = earlier.customer_id
+            and later.created > earlier.ended + interval 20 day""")
+    assert reactivated >= 3
+    # Trials that never converted have no paid invoice.
+    expired_paid = scalar(con, """
+        select count(*) from stripe_invoice where status = 'paid' and subscription_id in (
+            select id from stripe_subscription_history
+            where _fivetran_active = 'true' and status in ('incomplete_expired', 'canceled')
+              and ended_at = trial_end)""")
+    assert expired_paid == 0
+    assert scalar(con, "select count(*) from stripe_invoice_line_item "
+                       "where type = 'invoiceitem'") > 0
+
+
+def test_annual_churners_give_notice_months_ahead(story):
+    landing, _ = story
+    con = connect(landing)
+    notice_days = con.execute("""
+        select date_diff('day', canceled_at::timestamptz, ended_at::timestamptz)
+        from stripe_subscription_history
+        where _fivetran_active = 'true' and status = 'canceled'
+          and cancel_at_period_end = 'true'
+          and current_period_end::timestamptz - current_period_start::timestamptz
+              > interval 300 day""").fetchall()
+    assert notice_days and min(d for (d,) in notice_days) >= 29
+
+
+def test_churners_score_lower_and_escalate_more(story):
+    landing, _ = story
+    con = connect(landing)
+    con.execute("""
+        create or replace temp table responses as
+        select r.survey_type, r.score::int as score, r.created_at::timestamptz as answered,
+               t.archetype, t.churn_date::timestamptz as churned
+        from delighted_survey_response as r
+        join hubspot_contact as c on c.property_email = r.email
+        join truth as t on t.company_id = c.property_associatedcompanyid""")
+    before_churn = scalar(con, """
+        select avg(score) from responses where survey_type = 'nps' and archetype = 'churner'
+          and answered < churned and answered >= churned - interval 120 day""")
+    healthy = scalar(con, "select avg(score) from responses "
+                          "where survey_type = 'nps' and archetype = 'healthy'")
+    assert before_churn < healthy - 2, (before_churn, healthy)
+    urgent_before, urgent_healthy = con.execute("""
+        with tickets as (
+            select t.priority, try_cast(t.created_at as timestamptz) as opened, a.archetype,
+                   a.churn_date::timestamptz as churned
+            from zendesk_ticket as t
+            join truth as a on a.zendesk_organization_id = t.organization_id)
+        select
+            avg((priority in ('urgent', 'high'))::int) filter (
+                where archetype = 'churner' and opened >= churned - interval 90 day),
+            avg((priority in ('urgent', 'high'))::int) filter (where archetype = 'healthy')
+        from tickets""").fetchone()
+    assert urgent_before > urgent_healthy + 0.1
+
+
+def test_onboarding_milestones_come_in_order(story):
+    landing, _ = story
+    con = connect(landing)
+    out_of_order = scalar(con, """
+        with firsts as (
+            select g.group_id, t.event, min(try_cast(t.timestamp as timestamptz)) as happened
+            from segment_tracks as t join segment_groups as g using (user_id)
+            where t.event in ('account_setup_completed', 'data_source_connected',
+                              'teammate_invited', 'first_report_published')
+            group by 1, 2)
+        select count(*) from firsts as a join firsts as b using (group_id)
+        where a.event = 'account_setup_completed' and b.event = 'first_report_published'
+          and b.happened <= a.happened""")
+    assert out_of_order == 0
+    stalled_complete = scalar(con, """
+        select count(*) from truth as a
+        join segment_groups as g on g.group_id = a.product_account_id
+        join segment_tracks as t using (user_id)
+        where a.archetype = 'stalled' and t.event = 'first_report_published'""")
+    assert stalled_complete == 0
+
+
+def test_crm_links(story):
+    landing, _ = story
+    con = connect(landing)
+    customers = scalar(con, "select count(*) from truth where is_customer = 'true'")
+    with_product_id = scalar(con, "select count(*) from hubspot_company "
+                                  "where property_product_account_id is not null")
+    assert 0.85 < with_product_id / customers < 0.98
+    # Every contact's email is at its company's domain.
+    assert scalar(con, """
+        select count(*) from hubspot_contact as c
+        join hubspot_company as co on co.id = c.property_associatedcompanyid
+        where split_part(c.property_email, '@', 2) <> co.property_domain""") == 0
+    assert scalar(con, "select count(distinct type) from hubspot_engagement") == 5
+    assert scalar(con, "select count(*) from hubspot_engagement where type = 'MEETING'") == (
+        scalar(con, "select count(*) from hubspot_engagement_meeting"))
+    deal_types = {r[0] for r in con.execute(
+        "select distinct property_dealtype from hubspot_deal").fetchall()}
+    assert deal_types == {"newbusiness", "existingbusiness", "renewal"}
+
+
+# Command line ---------------------------------------------------------------
+
+def test_cli_writes_and_then_skips_with_if_missing(tmp_path, capsys):
+    args = ["--accounts", "12", "--months", "2", "--seed", "5", "--as-of", "2025-03-01",
+            "--out", str(tmp_path), "--quiet"]
+    assert cli_main(args) == 0
+    manifest = json.loads((tmp_path / GENERATION_MANIFEST).read_text())
+    assert (manifest["accounts"], manifest["as_of_date"]) == (12, "2025-03-01")
+    assert "hubspot.company" in capsys.readouterr().out
+    before = digest(tmp_path)
+    assert cli_main([*args, "--seed", "6", "--if-missing"]) == 0
+    assert "nothing generated" in capsys.readouterr().out
+    assert digest(tmp_path) == before
+
+
+def test_config_rejects_nonsense():
+    with pytest.raises(ValueError):
+        GeneratorConfig(accounts=0)
+    with pytest.raises(ValueError):
+        GeneratorConfig(duplicate_rate=1.5)
