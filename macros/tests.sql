@@ -23,3 +23,30 @@
     where records.{{ column_name }} is not null
         and identity.source_record_id is null
 {% endtest %}
+
+
+{#- Fails for every row where the SQL expression is not true. -#}
+{% test expression_is_true(model, expression, column_name=none) %}
+    select *
+    from {{ model }}
+    where not coalesce({{ expression }}, false)
+{% endtest %}
+
+
+{#-
+    Fails for every partition whose months are not consecutive: between the
+    first and the last month each month must appear exactly once.
+-#}
+{% test consecutive_months(model, partition_by, month_column) %}
+    select
+        {{ partition_by }},
+        min({{ month_column }}) as first_month,
+        max({{ month_column }}) as last_month,
+        count(*) as month_rows
+    from {{ model }}
+    group by {{ partition_by }}
+    having count(*) <> count(distinct {{ month_column }})
+        or count(*) <> {{ dbt.datediff(
+            'min(' ~ month_column ~ ')', 'max(' ~ month_column ~ ')', 'month'
+        ) }} + 1
+{% endtest %}

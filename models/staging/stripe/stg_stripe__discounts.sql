@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    select * from {{ source('stripe', 'discount') }}
+
+),
+
+latest as (
+
+    select
+        *,
+        row_number() over (
+            partition by id
+            order by _fivetran_synced desc, _loaded_at desc, _loaded_line desc
+        ) as version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        id as discount_id,
+        coupon_id,
+        customer_id,
+        subscription_id,
+        start as starts_at,
+        "end" as ends_at
+    from latest
+    where version_rank = 1
+
+)
+
+select * from renamed
