@@ -96,7 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     defs = build_definitions(WarehouseResource.from_settings(settings))
     job = defs.resolve_job_def("build_warehouse")
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        # INFO keeps the console to what happened; DEBUG events stay in the
+        # instance, readable in `make dev`.
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
 
     print(summarise(settings, result))
     if not result.success:
