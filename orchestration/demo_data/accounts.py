@@ -18,11 +18,15 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import names
 from .common import DAY, HOUR, add_months, unique_integers, working_time
+
+if TYPE_CHECKING:  # coupons.py plans discounts from accounts, so import for typing only
+    from .coupons import Discount
 
 SMB, MID_MARKET, ENTERPRISE = "smb", "mid_market", "enterprise"
 
@@ -84,6 +88,7 @@ class SubscriptionPlan:
     involuntary: bool = False  # ends via past_due -> unpaid -> canceled
     onboarding_package: bool = False
     api_overage: bool = False
+    discount: Discount | None = None  # main plans only; set by ``coupons.plan_discounts``
 
     @property
     def anchor(self) -> int:

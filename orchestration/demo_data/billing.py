@@ -14,6 +14,15 @@ effect at the next renewal, so they need no credit note.
 
 A trial invoice for $0 is not written: an expired trial then has no invoice at
 all, which is what downstream revenue logic should see.
+
+Coupons are a small catalogue like the prices (``coupons.py``). A main
+subscription with a discount gets one ``discount`` row, and every invoice whose
+period starts while the discount applies is reduced by it: lines and
+``subtotal`` stay at list price, ``total = subtotal - discount + tax`` (tax on
+the discounted amount), and a fully discounted invoice is paid at once for $0.
+Coupon and discount rows draw their randomness from a stream of their own, so
+adding them left every other row as it was, except the discounted invoices
+(and the sync times that follow when such an invoice is paid at once).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import numpy as np
 
 from .accounts import Account, SubscriptionPlan
 from .common import DAY, END_OF_TIME, HOUR, MINUTE, random_ids
+from .coupons import COUPONS, Discount
 from .writer import TableBuilder
 
 
@@ -115,10 +125,17 @@ class IdPool:
 
 
 class StripeRenderer:
-    """Collects the Stripe tables while accounts are rendered one by one."""
+    """Collects the Stripe tables while accounts are rendered one by one.
 
-    def __init__(self, rng: np.random.Generator, cutoff: int, window_start: int) -> None:
+    ``discount_rng`` is used for coupon and discount rows only (see the module doc).
+    """
+
+    def __init__(
+        self, rng: np.random.Generator, cutoff: int, window_start: int,
+        discount_rng: np.random.Generator,
+    ) -> None:
         self.rng = rng
+        self.discount_rng = discount_rng
         self.cutoff = cutoff
         self.window_start = window_start
         self.customers = TableBuilder("stripe", "customer")
@@ -128,18 +145,21 @@ class StripeRenderer:
         self.products = TableBuilder("stripe", "product")
         self.invoices = TableBuilder("stripe", "invoice")
         self.lines = TableBuilder("stripe", "invoice_line_item")
+        self.coupons = TableBuilder("stripe", "coupon")
+        self.discounts = TableBuilder("stripe", "discount")
         self.ids = {p: IdPool(rng, p) for p in ("cus_", "sub_", "si_", "in_", "il_")}
+        self.ids["di_"] = IdPool(discount_rng, "di_", batch=256)
         # (account index, plan kind) -> subscription id, for the truth table.
         self.subscription_ids: dict[tuple[int, str], str] = {}
 
-    def synced(self, last_change: int) -> int:
+    def synced(self, last_change: int, rng: np.random.Generator | None = None) -> int:
         """When the connector picked up a row: shortly after its last change."""
-        lag = int(self.rng.integers(2 * MINUTE, 6 * HOUR))
+        lag = int((rng or self.rng).integers(2 * MINUTE, 6 * HOUR))
         return int(min(max(last_change, self.window_start) + lag, self.cutoff - 1))
 
-    def resynced(self) -> int:
+    def resynced(self, rng: np.random.Generator | None = None) -> int:
         """Small lookup tables are re-imported in full on every sync: a recent instant."""
-        return int(self.cutoff - self.rng.integers(HOUR, 20 * HOUR))
+        return int(self.cutoff - (rng or self.rng).integers(HOUR, 20 * HOUR))
 
     def render_catalogue(self) -> None:
         catalogue_created = self.window_start - 400 * DAY
@@ -160,6 +180,15 @@ class StripeRenderer:
                 recurring_usage_type=price.usage_type, nickname=price.nickname,
                 created=created, metadata=json.dumps({"catalogue": "2023"}),
                 _fivetran_synced=self.resynced(),
+            )
+        # Coupons predate the window, so every discount starts after its coupon.
+        for i, coupon in enumerate(COUPONS.values()):
+            self.coupons.add(
+                id=coupon.id, name=coupon.name, percent_off=coupon.percent_off,
+                amount_off=coupon.amount_off, currency=coupon.currency,
+                duration=coupon.duration, duration_in_months=coupon.duration_in_months,
+                valid=coupon.valid, created=catalogue_created + (200 + 20 * i) * DAY,
+                _fivetran_synced=self.resynced(self.discount_rng),
             )
 
     # Accounts -------------------------------------------------------------
@@ -210,6 +239,13 @@ class StripeRenderer:
                 _fivetran_start=start,
                 _fivetran_end=END_OF_TIME if last else versions[i + 1][0],
                 _fivetran_active=last, _fivetran_synced=self.synced(start), **state,
+            )
+        if plan.discount is not None:
+            discount = plan.discount
+            self.discounts.add(
+                id=self.ids["di_"].next(), coupon_id=discount.coupon.id,
+                customer_id=customer_id, subscription_id=sub_id, start=discount.start,
+                end=discount.end, _fivetran_synced=self.synced(discount.start, self.discount_rng),
             )
         final = versions[-1][1]
         self.items.add(
@@ -298,6 +334,11 @@ class StripeRenderer:
         stop = self._stop(plan)
         bounds = [] if not plan.trial_converts else plan.boundaries_before(stop)
 
+        def discount_at(period_start: int) -> Discount | None:
+            """The discount on the invoice of a period starting then, if any."""
+            applies = plan.discount is not None and plan.discount.applies_to(period_start)
+            return plan.discount if applies else None
+
         def version_at(when: int) -> dict:
             current = versions[0][1]
             for start, state in versions:
@@ -329,12 +370,12 @@ class StripeRenderer:
                 # A botched invoice: voided and reissued by hand a day or two later.
                 voided = created + int(rng.integers(2 * HOUR, DAY))
                 self._invoice(customer_id, sub_id, account, reason, created, boundary,
-                              period_end, lines, "void", voided)
+                              period_end, lines, "void", voided, discount_at(boundary))
                 created = voided + int(rng.integers(HOUR, 2 * DAY))
                 reason = "manual"
                 status, settled = self._settle(account, plan, boundary, created)
             change = self._invoice(customer_id, sub_id, account, reason, created, boundary,
-                                   period_end, lines, status, settled)
+                                   period_end, lines, status, settled, discount_at(boundary))
             last_change = max(last_change, change)
 
         for when, quantity in plan.upgrades:
@@ -353,7 +394,7 @@ class StripeRenderer:
             created = when + int(rng.integers(MINUTE, 10 * MINUTE))
             status, settled = self._settle(account, plan, None, created)
             change = self._invoice(customer_id, sub_id, account, "subscription_update", created,
-                                   when, period_end, lines, status, settled)
+                                   when, period_end, lines, status, settled, discount_at(when))
             last_change = max(last_change, change)
         return last_change
 
@@ -380,13 +421,18 @@ class StripeRenderer:
     def _invoice(
         self, customer_id: str, sub_id: str | None, account: Account, reason: str,
         created: int, period_start: int, period_end: int, lines: list[tuple],
-        status: str, settled: int | None,
+        status: str, settled: int | None, discount: Discount | None = None,
     ) -> int:
         invoice_id = self.ids["in_"].next()
         subtotal = sum(line[4] for line in lines)
-        tax = int(round(subtotal * account.tax_rate)) if subtotal > 0 else 0
-        total = subtotal + tax
+        taxable = subtotal - (discount.amount(subtotal) if discount is not None else 0)
+        tax = int(round(taxable * account.tax_rate)) if taxable > 0 else 0
+        total = taxable + tax
         due = max(total, 0)
+        if discount is not None and due == 0 and status in ("open", "paid"):
+            # Nothing to collect: Stripe marks a fully discounted invoice paid
+            # as soon as it is finalized, whatever the collection method.
+            status, settled = "paid", created
         paid = due if status == "paid" else 0
         remaining = 0 if status in ("paid", "void") else due
         last_change = settled if settled is not None else created

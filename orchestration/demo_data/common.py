@@ -31,6 +31,7 @@ STREAM_SURVEYS = 6
 STREAM_FINANCE = 7
 STREAM_DEFECTS = 8
 STREAM_IDS = 9
+STREAM_DISCOUNTS = 10
 
 
 def stage_rng(seed: int, stream: int, *keys: int) -> np.random.Generator:

@@ -7,7 +7,8 @@ Zendesk, Delighted, the finance export), a ``_generation.json`` manifest and a
 
 How it works, in stages:
 
-1. plan: companies, their segment, archetype and billing story (``accounts.py``);
+1. plan: companies, their segment, archetype and billing story (``accounts.py``),
+   and which paying subscriptions get a discount (``coupons.py``);
 2. render each source from that plan (``billing``, ``crm``, ``usage``,
    ``support``, ``surveys``, ``finance``), so the sources agree with each other;
 3. inject the configured defects into the clean rows and count them
@@ -17,9 +18,11 @@ How it works, in stages:
 Time: the window starts on the first day of the month ``months`` months before
 the as-of month and ends at the cutoff, ``as_of_date`` 00:00:00 UTC. Every
 instant written is before the cutoff (the last full day of data is the day
-before the as-of date; connectors last synced during that day), except the
-expected close date of open deals. Nothing depends on the wall clock: the same
-config always gives byte-identical files.
+before the as-of date; connectors last synced during that day), except what
+the sources know in advance: the end of the current billing period, scheduled
+cancellations, the end of a discount and the expected close date of open
+deals. Nothing depends on the wall clock: the same config always gives
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ from . import defects
 from .accounts import Account, SubscriptionPlan, plan_accounts
 from .billing import StripeRenderer, first_paid_at
 from .common import (
-    STREAM_ACCOUNTS, STREAM_BILLING, STREAM_CRM, STREAM_DEFECTS, STREAM_FINANCE,
-    STREAM_IDS, STREAM_SUPPORT, STREAM_SURVEYS, STREAM_USAGE, add_months, epoch,
-    format_timestamp, stage_rng,
+    STREAM_ACCOUNTS, STREAM_BILLING, STREAM_CRM, STREAM_DEFECTS, STREAM_DISCOUNTS,
+    STREAM_FINANCE, STREAM_IDS, STREAM_SUPPORT, STREAM_SURVEYS, STREAM_USAGE, add_months,
+    epoch, format_timestamp, stage_rng,
 )
+from .coupons import plan_discounts
 from .crm import CrmRenderer, make_owners
 from .finance import expense_columns
 from .support import SupportRenderer
@@ -188,6 +192,8 @@ def generate(config: GeneratorConfig, landing_dir: Path, progress: bool = False)
         zendesk_missing_external_id_rate=config.zendesk_missing_external_id_rate,
     )
     customers = [a for a in accounts if a.is_customer]
+    paying = [a for a in customers if first_paid_at(a, cutoff) is not None]
+    plan_discounts(stage_rng(seed, STREAM_DISCOUNTS), paying, cutoff)
     log.add("customers_without_crm_id", "stripe.customer",
             sum(not a.customer_has_crm_id and a.personal_email is None for a in customers))
     log.add("customers_with_personal_email", "stripe.customer",
@@ -195,7 +201,8 @@ def generate(config: GeneratorConfig, landing_dir: Path, progress: bool = False)
     bar.done()
 
     bar.stage("billing")
-    stripe = StripeRenderer(stage_rng(seed, STREAM_BILLING), cutoff, start)
+    stripe = StripeRenderer(stage_rng(seed, STREAM_BILLING), cutoff, start,
+                            discount_rng=stage_rng(seed, STREAM_DISCOUNTS, 1))
     stripe.render_catalogue()
     for account in bar.each(customers, "billing", len(customers)):
         stripe.render_account(account)
@@ -271,7 +278,7 @@ def generate(config: GeneratorConfig, landing_dir: Path, progress: bool = False)
             crm.owner_table, crm.companies, crm.contacts, crm.deals, crm.deal_companies,
             crm.engagements, crm.engagement_companies, crm.meetings,
             stripe.customers, stripe.history, stripe.items, stripe.prices, stripe.products,
-            stripe.invoices, stripe.lines,
+            stripe.invoices, stripe.lines, stripe.coupons, stripe.discounts,
             support.organizations, support.tickets, support.ratings,
             surveys.responses,
         ]
@@ -394,6 +401,9 @@ def _truth_table(
                 "addon_subscription_id": stripe.subscription_ids.get((a.idx, "addon")),
                 "reactivation_subscription_id": stripe.subscription_ids.get(
                     (a.idx, "reactivation")),
+                "coupon_id": main.discount.coupon.id if main.discount is not None else None,
+                "discount_start_date": _date(main.discount.start)
+                if main.discount is not None else None,
             })
         rows.append(row)
     columns = list(dict.fromkeys(k for row in rows for k in row))

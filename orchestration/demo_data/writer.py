@@ -137,6 +137,17 @@ TABLES: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("period_end", "timestamp"), ("proration", "boolean"), ("type", "varchar"),
         ("_fivetran_synced", "timestamp"),
     ],
+    ("stripe", "coupon"): [
+        ("id", "varchar"), ("name", "varchar"), ("percent_off", "double"),
+        ("amount_off", "bigint"), ("currency", "varchar"), ("duration", "varchar"),
+        ("duration_in_months", "integer"), ("valid", "boolean"), ("created", "timestamp"),
+        ("_fivetran_synced", "timestamp"),
+    ],
+    ("stripe", "discount"): [
+        ("id", "varchar"), ("coupon_id", "varchar"), ("customer_id", "varchar"),
+        ("subscription_id", "varchar"), ("start", "timestamp"), ("end", "timestamp"),
+        ("_fivetran_synced", "timestamp"),
+    ],
     ("zendesk", "ticket"): [
         ("id", "bigint"), ("organization_id", "bigint"), ("requester_id", "bigint"),
         ("assignee_id", "bigint"), ("status", "varchar"), ("priority", "varchar"),

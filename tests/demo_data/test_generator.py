@@ -21,6 +21,7 @@ import yaml
 
 from orchestration.demo_data import GeneratorConfig, generate
 from orchestration.demo_data.__main__ import main as cli_main
+from orchestration.demo_data.writer import TABLES
 from orchestration.settings import GENERATION_MANIFEST, PROJECT_DIR
 
 AS_OF = dt.date(2025, 6, 1)
@@ -146,6 +147,12 @@ def test_every_contract_table_is_written_with_exactly_its_columns(small):
             assert header == expected, f"{path}: {header}"
 
 
+def test_writer_columns_mirror_the_contract():
+    expected = {key: [(c["name"], c["data_type"]) for c in columns]
+                for key, columns in contracts().items()}
+    assert {key: list(columns) for key, columns in TABLES.items()} == expected
+
+
 def test_values_follow_the_formats(small):
     landing, _ = small
     con = connect(landing)
@@ -202,6 +209,7 @@ def test_manifest_describes_the_run(small):
         assert scalar(con, f"select count(*) from {name.replace('.', '_')}") == rows, name
     truth = scalar(con, "select count(*) from truth")
     assert truth == 60
+    assert {"stripe.coupon", "stripe.discount"} <= set(manifest["row_counts"])
 
 
 def test_nothing_happens_after_the_cutoff(small):
@@ -249,17 +257,56 @@ def test_subscription_versions_are_contiguous(small):
         con, "select count(*) from stripe_subscription_item")
 
 
+def invoice_discounts(con: duckdb.DuckDBPyConnection) -> str:
+    """A view of the invoices with the discount their subscription's coupon implies.
+
+    An invoice is discounted when its period starts inside the discount's
+    [start, end); percentages are rounded half-up to whole cents, an amount off
+    never exceeds the subtotal. There is one discount per subscription at most.
+    """
+    con.execute("""
+        create or replace temp view invoice_discounts as
+        with discounts as (
+            select d.subscription_id, d."start"::timestamptz as starts,
+                   d."end"::timestamptz as ends, c.duration,
+                   c.percent_off::double as percent_off, c.amount_off::bigint as amount_off
+            from stripe_discount as d join stripe_coupon as c on c.id = d.coupon_id
+        ),
+        invoices as (
+            select i.id, i.subscription_id, i.status, i.subtotal::bigint as subtotal,
+                   i.tax::bigint as tax, i.total::bigint as total,
+                   i.amount_due::bigint as amount_due, i.amount_paid::bigint as amount_paid,
+                   d.duration, d.percent_off, d.amount_off,
+                   d.subscription_id is not null as discounted
+            from stripe_invoice as i
+            left join discounts as d
+                on d.subscription_id = i.subscription_id
+                and i.period_start::timestamptz >= d.starts
+                and (d.ends is null or i.period_start::timestamptz < d.ends)
+        )
+        select *, case
+            when not discounted or subtotal <= 0 then 0
+            when percent_off is not null
+                then (subtotal * cast(round(percent_off * 100) as bigint) + 5000) // 10000
+            else least(amount_off, subtotal) end as discount
+        from invoices
+    """)
+    return "invoice_discounts"
+
+
 def test_invoice_totals_match_their_lines(clean):
     landing, _ = clean
     con = connect(landing)
-    mismatched = scalar(con, """
-        select count(*) from stripe_invoice as i
+    view = invoice_discounts(con)
+    # Lines and subtotal stay at list price; a discount comes off before tax.
+    mismatched = scalar(con, f"""
+        select count(*) from {view} as i
         join (select invoice_id, sum(amount::bigint) as lines
               from stripe_invoice_line_item group by 1) as l on l.invoice_id = i.id
-        where i.subtotal::bigint <> l.lines
-           or i.total::bigint <> i.subtotal::bigint + i.tax::bigint
+        where i.subtotal <> l.lines or i.total <> i.subtotal - i.discount + i.tax
     """)
     assert mismatched == 0
+    assert scalar(con, f"select count(*) from {view} where discount > 0") > 0
 
 
 # Defects ------------------------------------------------------------------
@@ -485,6 +532,99 @@ def test_billing_stories_are_present(story):
     assert expired_paid == 0
     assert scalar(con, "select count(*) from stripe_invoice_line_item "
                        "where type = 'invoiceitem'") > 0
+
+
+def test_discounts_reference_coupons_and_subscriptions(story):
+    landing, _ = story
+    con = connect(landing)
+    assert scalar(con, "select count(*) from stripe_discount where coupon_id "
+                       "not in (select id from stripe_coupon)") == 0
+    assert scalar(con, """
+        select count(*) from stripe_discount as d where not exists (
+            select 1 from stripe_subscription_history as s
+            where s.id = d.subscription_id and s.customer_id = d.customer_id
+              and json_extract_string(s.metadata, '$.kind') = 'main')""") == 0
+    assert scalar(con, "select count(*) - count(distinct subscription_id) "
+                       "from stripe_discount") == 0
+    assert scalar(con, "select count(*) from stripe_discount "
+                       "where not regexp_full_match(id, 'di_[0-9A-Za-z]{14}')") == 0
+    # About 8% of paying main subscriptions, as an exact quota.
+    paying = scalar(con, "select count(*) from truth where first_paid_date is not null")
+    assert scalar(con, "select count(*) from stripe_discount") == round(0.08 * paying)
+    # The truth table names the same coupon and start for the main subscription.
+    assert scalar(con, """
+        select count(*) from truth as t
+        full join stripe_discount as d on d.subscription_id = t.main_subscription_id
+        where t.coupon_id is distinct from d.coupon_id
+           or t.discount_start_date is distinct from left(d."start", 10)""") == 0
+    # A discount starts at a paid period start: mostly the first, a few at a renewal.
+    at_first, later, off_boundary = con.execute("""
+        select count(*) filter (where left(d."start", 10) = t.first_paid_date),
+               count(*) filter (where left(d."start", 10) > t.first_paid_date),
+               count(*) filter (where not exists (
+                   select 1 from stripe_invoice as i
+                   where i.subscription_id = d.subscription_id
+                     and i.billing_reason <> 'subscription_update'
+                     and i.period_start = d."start"))
+        from stripe_discount as d join truth as t on t.main_subscription_id = d.subscription_id
+    """).fetchone()
+    assert off_boundary == 0
+    assert at_first > later > 0
+    # forever: no end; repeating: start + its months; once: one billing period.
+    wrong_end = scalar(con, """
+        select count(*) from stripe_discount as d join stripe_coupon as c on c.id = d.coupon_id
+        where case c.duration
+            when 'forever' then d."end" is not null
+            when 'repeating' then d."end"::timestamptz is distinct from
+                d."start"::timestamptz + to_months(c.duration_in_months::int)
+            else not exists (
+                select 1 from stripe_invoice as i
+                where i.subscription_id = d.subscription_id and i.period_start = d."start"
+                  and i.period_end = d."end")
+        end""")
+    assert wrong_end == 0
+    assert scalar(con, "select count(*) from stripe_discount "
+                       "where \"start\"::timestamptz >= timestamptz '2025-06-01 00:00:00+00'") == 0
+
+
+def test_friends_and_family_pay_nothing_forever(story):
+    landing, _ = story
+    con = connect(landing)
+    assert scalar(con, "select count(*) from truth where first_paid_date is not null") >= 50
+    family = [row[0] for row in con.execute("""
+        select d.subscription_id from stripe_discount as d
+        join stripe_coupon as c on c.id = d.coupon_id
+        where c.percent_off::double = 100 and c.duration = 'forever' and d."end" is null
+    """).fetchall()]
+    assert 1 <= len(family) <= 3
+    listed = ", ".join(f"'{s}'" for s in family)
+    total, charged, unpaid = con.execute(f"""
+        select count(*), count(*) filter (where total::bigint <> 0 or amount_due::bigint <> 0
+                                              or amount_paid::bigint <> 0),
+               count(*) filter (where status not in ('paid', 'void'))
+        from (select *, row_number() over (partition by id order by _fivetran_synced desc)
+                  as latest
+              from stripe_invoice where subscription_id in ({listed}))
+        where latest = 1 and subtotal::bigint > 0
+    """).fetchone()
+    assert total > 0 and charged == 0 and unpaid == 0
+
+
+def test_invoices_reflect_discounts(story):
+    landing, _ = story
+    con = connect(landing)
+    view = invoice_discounts(con)
+    assert scalar(con, f"select count(*) from {view} "
+                       f"where total <> subtotal - discount + tax") == 0
+    assert scalar(con, f"select count(*) from {view} where discounted and percent_off "
+                       f"between 1 and 99 and total < subtotal") > 0
+    # Outside its window a subscription pays list price again (a welcome offer ended).
+    assert scalar(con, f"""
+        select count(*) from {view} as i where not discounted and subtotal > 0
+          and subscription_id in (select subscription_id from stripe_discount
+                                  where "end" is not null)""") > 0
+    assert scalar(con, f"select count(*) from {view} where amount_due <> greatest(total, 0) "
+                       f"or amount_paid not in (0, amount_due)") == 0
 
 
 def test_annual_churners_give_notice_months_ahead(story):
