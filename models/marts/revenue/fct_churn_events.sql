@@ -1,0 +1,138 @@
+{#-
+    One row per churn event, two kinds:
+    - logo: the account's MRR reached zero (movement churn in
+      fct_account_mrr_monthly); the MRR lost is all of it;
+    - partial: one subscription stopped having MRR while the account still
+      had MRR the month after; the MRR lost is that subscription's.
+    To add context (health, support, usage at the churn), join it in the
+    `enriched` CTE on account_id and churn_month.
+-#}
+
+with
+
+account_months as (
+
+    select * from {{ ref('fct_account_mrr_monthly') }}
+
+),
+
+subscription_months as (
+
+    select * from {{ ref('int_subscription_mrr_monthly') }}
+
+),
+
+logo_churns as (
+
+    select
+        'logo' as churn_type,
+        account_id,
+        cast(null as {{ dbt.type_string() }}) as subscription_id,
+        month_start_date as churn_month,
+        previous_mrr as mrr_lost,
+        plan_name,
+        segment,
+        months_since_cohort as tenure_months
+    from account_months
+    where movement_type = 'churn'
+
+),
+
+-- Each subscription month with the month after it, where a stop shows.
+subscription_months_with_next as (
+
+    select
+        *,
+        cast({{ dbt.dateadd('month', 1, 'month_start_date') }} as date) as next_month_start_date
+    from subscription_months
+
+),
+
+-- A subscription's month with MRR that the next month has no MRR for: the
+-- subscription stopped counting (ended, cancelled, unpaid) in the next month.
+subscription_endings as (
+
+    select
+        this_months.subscription_id,
+        this_months.account_id,
+        this_months.product_name,
+        this_months.mrr,
+        this_months.next_month_start_date as churn_month
+    from subscription_months_with_next as this_months
+    left join subscription_months as next_months
+        on
+            this_months.subscription_id = next_months.subscription_id
+            and this_months.next_month_start_date = next_months.month_start_date
+    where next_months.subscription_id is null
+
+),
+
+-- Only endings the account survived: when the account's MRR reached zero the
+-- event is a logo churn, and a month past the as-of month has no row.
+partial_churns as (
+
+    select
+        'partial' as churn_type,
+        subscription_endings.account_id,
+        subscription_endings.subscription_id,
+        subscription_endings.churn_month,
+        subscription_endings.mrr as mrr_lost,
+        subscription_endings.product_name as plan_name,
+        account_months.segment,
+        account_months.months_since_cohort as tenure_months
+    from subscription_endings
+    inner join account_months
+        on
+            subscription_endings.account_id = account_months.account_id
+            and subscription_endings.churn_month = account_months.month_start_date
+    where account_months.mrr > 0
+
+),
+
+churn_events as (
+
+    select * from logo_churns
+    union all
+    select * from partial_churns
+
+),
+
+-- Health context at the churn stays null until the health-score model exists:
+-- a later issue joins the last score before churn_month here.
+enriched as (
+
+    select
+        churn_events.*,
+        cast(null as {{ dbt.type_int() }}) as last_health_score,
+        cast(null as {{ dbt.type_string() }}) as last_health_band
+    from churn_events
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat([
+            'churn_type',
+            "'|'",
+            'cast(account_id as ' ~ dbt.type_string() ~ ')',
+            "'|'",
+            "coalesce(subscription_id, '')",
+            "'|'",
+            'cast(churn_month as ' ~ dbt.type_string() ~ ')',
+        ])) }} as churn_event_id,
+        cast(account_id as {{ dbt.type_bigint() }}) as account_id,
+        cast(churn_type as {{ dbt.type_string() }}) as churn_type,
+        subscription_id,
+        churn_month,
+        cast(mrr_lost as decimal(18, 2)) as mrr_lost,
+        plan_name,
+        segment,
+        cast(tenure_months as {{ dbt.type_int() }}) as tenure_months,
+        last_health_score,
+        last_health_band
+    from enriched
+
+)
+
+select * from final
