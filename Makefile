@@ -17,7 +17,7 @@ TEST_ENV := CS_LANDING_DIR=$(CURDIR)/data/test/landing \
 	CS_DUCKDB_PATH=$(CURDIR)/data/test/warehouse.duckdb \
 	CS_AS_OF_DATE=2026-11-30 CS_DEMO_ACCOUNTS=150
 
-.PHONY: install run test lint dbt-build pytest dev clean
+.PHONY: install run test lint dbt-build pytest dev metrics clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' \
+		> $(DAGSTER_HOME)/dagster.yaml
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -48,6 +50,13 @@ pytest: install
 ## The Dagster UI on http://localhost:3000.
 dev: install
 	$(BIN)/dagster dev
+
+## Headline metrics by month from the semantic layer (after `make run`).
+metrics: install
+	DBT_PROFILES_DIR=$(CURDIR) $(BIN)/dbt parse --quiet
+	DBT_PROFILES_DIR=$(CURDIR) $(BIN)/mf query \
+		--metrics mrr,grr,nrr,logo_churn_rate,gross_revenue_churn_rate,net_revenue_churn_rate \
+		--group-by metric_time__month --order metric_time__month
 
 clean:
 	rm -rf data target logs $(VENV)
