@@ -37,3 +37,16 @@
     {%- endfor -%}
     )
 {%- endmacro %}
+
+
+{#-
+    Ranks the copies of a record a connector delivered, newest first: the
+    latest sync wins, then the latest load, then the later line of a file.
+    Staging keeps rank 1, so a re-synced or re-exported row replaces the old.
+-#}
+{% macro connector_version_rank(partition_by) -%}
+    row_number() over (
+        partition by {{ partition_by }}
+        order by _fivetran_synced desc nulls last, _loaded_at desc, _loaded_line desc
+    )
+{%- endmacro %}

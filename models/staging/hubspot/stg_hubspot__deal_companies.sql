@@ -12,10 +12,7 @@ deduplicated as (
 
     select
         *,
-        row_number() over (
-            partition by deal_id, company_id
-            order by _fivetran_synced desc nulls last, _loaded_at desc, _loaded_line desc
-        ) as copy_rank
+        {{ connector_version_rank('deal_id, company_id') }} as copy_rank
     from source
     where
         deal_id is not null

@@ -12,10 +12,7 @@ deduplicated as (
 
     select
         *,
-        row_number() over (
-            partition by engagement_id, company_id
-            order by _fivetran_synced desc nulls last, _loaded_at desc, _loaded_line desc
-        ) as copy_rank
+        {{ connector_version_rank('engagement_id, company_id') }} as copy_rank
     from source
     where
         engagement_id is not null

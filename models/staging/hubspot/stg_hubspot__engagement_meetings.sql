@@ -11,10 +11,7 @@ latest as (
 
     select
         *,
-        row_number() over (
-            partition by engagement_id
-            order by _fivetran_synced desc nulls last, _loaded_at desc, _loaded_line desc
-        ) as version_rank
+        {{ connector_version_rank('engagement_id') }} as version_rank
     from source
 
 ),

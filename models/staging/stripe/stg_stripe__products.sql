@@ -10,10 +10,7 @@ latest as (
 
     select
         *,
-        row_number() over (
-            partition by id
-            order by _fivetran_synced desc, _loaded_at desc, _loaded_line desc
-        ) as version_rank
+        {{ connector_version_rank('id') }} as version_rank
     from source
 
 ),

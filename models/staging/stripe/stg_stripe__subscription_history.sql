@@ -11,10 +11,7 @@ deduplicated as (
 
     select
         *,
-        row_number() over (
-            partition by id, _fivetran_start
-            order by _fivetran_synced desc, _loaded_at desc, _loaded_line desc
-        ) as copy_rank
+        {{ connector_version_rank('id, _fivetran_start') }} as copy_rank
     from source
 
 ),
