@@ -12,9 +12,9 @@ owners as (
 
 ),
 
-segment_rules as (
+segments as (
 
-    select * from {{ ref('segment_rules') }}
+    select * from {{ ref('int_accounts_segmented') }}
 
 ),
 
@@ -38,21 +38,14 @@ linked_records as (
 
 ),
 
--- Companies with no employee count fall in the smallest segment: a CS team
--- treats an unknown account as low-touch until someone fills the field in.
 segmented as (
 
     select
         companies.*,
-        coalesce(segment_rules.segment, 'smb') as segment
+        segments.segment
     from companies
-    left join segment_rules
-        on
-            companies.employee_count >= segment_rules.min_employee_count
-            and (
-                segment_rules.max_employee_count is null
-                or companies.employee_count <= segment_rules.max_employee_count
-            )
+    inner join segments
+        on companies.company_id = segments.account_id
 
 ),
 
