@@ -4,8 +4,8 @@
       fct_account_mrr_monthly); the MRR lost is all of it;
     - partial: one subscription stopped having MRR while the account still
       had MRR the month after; the MRR lost is that subscription's.
-    To add context (health, support, usage at the churn), join it in the
-    `enriched` CTE on account_id and churn_month.
+    The health context is the account's last daily health score before
+    churn_month; other context (support, usage) joins the same way.
 -#}
 
 with
@@ -13,6 +13,12 @@ with
 account_months as (
 
     select * from {{ ref('fct_account_mrr_monthly') }}
+
+),
+
+health as (
+
+    select * from {{ ref('fct_account_health_daily') }}
 
 ),
 
@@ -97,15 +103,48 @@ churn_events as (
 
 ),
 
--- Health context at the churn stays null until the health-score model exists:
--- a later issue joins the last score before churn_month here.
+-- The last score before the churn month: for a logo churn that is the last
+-- paying day, the score a CSM saw before the account left.
+last_health as (
+
+    select
+        churn_events.churn_type,
+        churn_events.account_id,
+        churn_events.subscription_id,
+        churn_events.churn_month,
+        health.health_score,
+        health.health_band,
+        row_number() over (
+            partition by
+                churn_events.churn_type,
+                churn_events.account_id,
+                churn_events.subscription_id,
+                churn_events.churn_month
+            order by health.date_day desc
+        ) as recency_rank
+    from churn_events
+    inner join health
+        on
+            churn_events.account_id = health.account_id
+            and health.date_day < churn_events.churn_month
+
+),
+
 enriched as (
 
     select
         churn_events.*,
-        cast(null as {{ dbt.type_int() }}) as last_health_score,
-        cast(null as {{ dbt.type_string() }}) as last_health_band
+        last_health.health_score as last_health_score,
+        last_health.health_band as last_health_band
     from churn_events
+    left join last_health
+        on
+            churn_events.churn_type = last_health.churn_type
+            and churn_events.account_id = last_health.account_id
+            and coalesce(churn_events.subscription_id, '')
+            = coalesce(last_health.subscription_id, '')
+            and churn_events.churn_month = last_health.churn_month
+            and last_health.recency_rank = 1
 
 ),
 
