@@ -126,7 +126,7 @@ last_health as (
     inner join health
         on
             churn_events.account_id = health.account_id
-            and health.date_day < churn_events.churn_month
+            and churn_events.churn_month > health.date_day
 
 ),
 
