@@ -112,6 +112,7 @@ last_health as (
         churn_events.account_id,
         churn_events.subscription_id,
         churn_events.churn_month,
+        health.date_day,
         health.health_score,
         health.health_band,
         row_number() over (
@@ -130,12 +131,32 @@ last_health as (
 
 ),
 
+-- The band a CSM saw 60 days before the churn month: whether the score gave
+-- the team two months' warning (the calibration figure in the README).
+health_60d_before as (
+
+    select
+        churn_type,
+        account_id,
+        subscription_id,
+        churn_month,
+        health_band,
+        row_number() over (
+            partition by churn_type, account_id, subscription_id, churn_month
+            order by date_day desc
+        ) as recency_rank
+    from last_health
+    where date_day <= {{ dbt.dateadd('day', -60, 'churn_month') }}
+
+),
+
 enriched as (
 
     select
         churn_events.*,
         last_health.health_score as last_health_score,
-        last_health.health_band as last_health_band
+        last_health.health_band as last_health_band,
+        health_60d_before.health_band as health_band_60d_before
     from churn_events
     left join last_health
         on
@@ -145,6 +166,14 @@ enriched as (
             = coalesce(last_health.subscription_id, '')
             and churn_events.churn_month = last_health.churn_month
             and last_health.recency_rank = 1
+    left join health_60d_before
+        on
+            churn_events.churn_type = health_60d_before.churn_type
+            and churn_events.account_id = health_60d_before.account_id
+            and coalesce(churn_events.subscription_id, '')
+            = coalesce(health_60d_before.subscription_id, '')
+            and churn_events.churn_month = health_60d_before.churn_month
+            and health_60d_before.recency_rank = 1
 
 ),
 
@@ -169,7 +198,8 @@ final as (
         segment,
         cast(tenure_months as {{ dbt.type_int() }}) as tenure_months,
         last_health_score,
-        last_health_band
+        last_health_band,
+        health_band_60d_before
     from enriched
 
 )
