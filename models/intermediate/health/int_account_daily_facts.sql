@@ -160,7 +160,14 @@ subscription_prices as (
         sum(
             prices.unit_amount
             * {{ monthly_price_factor('prices.billing_interval', 'prices.billing_interval_count') }}
-        ) as monthly_seat_price
+        ) as monthly_seat_price,
+        -- Months between two billings: a renewal is a negotiation only for
+        -- long terms, and the renewal playbook reads this.
+        max(
+            1.0 / {{ monthly_price_factor(
+                'prices.billing_interval', 'prices.billing_interval_count'
+            ) }}
+        ) as billing_term_months
     from items
     inner join prices
         on items.price_id = prices.price_id
@@ -185,6 +192,7 @@ live_versions as (
         account_subscriptions.is_cancel_at_period_end,
         account_subscriptions.cancel_at,
         subscription_prices.product_name,
+        subscription_prices.billing_term_months,
         coalesce(subscription_prices.monthly_seat_price, 0)
         * coalesce(account_subscriptions.seat_quantity, 0) as monthly_list_amount
     from account_days
@@ -220,6 +228,7 @@ billing_days as (
         max(case when status = 'trialing' then 1 else 0 end) as has_trialing,
         max(case when size_rank = 1 then seat_quantity end) as contracted_seats,
         max(case when size_rank = 1 then product_name end) as plan_name,
+        max(case when size_rank = 1 then billing_term_months end) as billing_term_months,
         max(
             case
                 when
@@ -496,6 +505,7 @@ final as (
             as is_trialing,
         billing_days.contracted_seats,
         billing_days.plan_name,
+        cast(billing_days.billing_term_months as {{ dbt.type_numeric() }}) as billing_term_months,
         billing_days.renewal_date,
         coalesce(usage.events_1d, 0) as events_1d,
         coalesce(usage.active_users_1d, 0) as active_users_1d,

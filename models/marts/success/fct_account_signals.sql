@@ -35,6 +35,8 @@ thresholds as (
         {{ signal_rule_value('onboarding_stalled', 'key_event_grace_days') }}
             as onboarding_key_event_grace_days,
         {{ signal_rule_value('renewal', 'renewal_window_days') }} as renewal_window_days,
+        {{ signal_rule_value('renewal', 'min_billing_term_months') }}
+            as renewal_min_billing_term_months,
         {{ signal_rule_value('advocacy', 'green_days') }} as advocacy_green_days,
         {{ signal_rule_value('advocacy', 'nps_min_score') }} as advocacy_nps_min_score,
         {{ signal_rule_value('advocacy', 'nps_max_age_days') }} as advocacy_nps_max_age_days
@@ -154,7 +156,11 @@ flagged as (
             and first_key_event_date is null,
             false
         ) as is_onboarding_stalled,
-        coalesce(days_to_renewal between 0 and renewal_window_days, false) as is_renewal,
+        coalesce(
+            days_to_renewal between 0 and renewal_window_days
+            and billing_term_months >= renewal_min_billing_term_months,
+            false
+        ) as is_renewal,
         coalesce(
             green_run_days >= advocacy_green_days
             and has_promoter_nps
