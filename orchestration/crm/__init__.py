@@ -1,0 +1,1 @@
+"""Reverse ETL to the CRM: HubSpot sandbox, client, sync engine and field mapping."""
