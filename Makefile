@@ -13,9 +13,10 @@ export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 
 # The test warehouse is separate from the one `make run` builds, smaller, and
 # pinned to a fixed as-of date so its results do not depend on the calendar.
+# The token is emptied so test data never reaches a real CRM portal.
 TEST_ENV := CS_LANDING_DIR=$(CURDIR)/data/test/landing \
 	CS_DUCKDB_PATH=$(CURDIR)/data/test/warehouse.duckdb \
-	CS_AS_OF_DATE=2026-11-30 CS_DEMO_ACCOUNTS=150
+	CS_AS_OF_DATE=2026-11-30 CS_DEMO_ACCOUNTS=150 HUBSPOT_ACCESS_TOKEN=
 
 .PHONY: install run test lint dbt-build pytest dev metrics clean
 
@@ -45,7 +46,7 @@ dbt-build: install
 	$(TEST_ENV) $(BIN)/python -m orchestration.run
 
 pytest: install
-	$(BIN)/python -m pytest -q
+	HUBSPOT_ACCESS_TOKEN= $(BIN)/python -m pytest -q
 
 ## The Dagster UI on http://localhost:3000.
 dev: install

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.defs.crm import CrmResource, build_crm_assets, build_crm_checks
 from orchestration.defs.dbt import DBT_PROJECT, build_dbt_assets, dbt_executable
 from orchestration.defs.raw import build_raw_assets
 from orchestration.resources import WarehouseResource
@@ -16,19 +19,32 @@ from orchestration.settings import load_settings
 build_warehouse_job = dg.define_asset_job(
     name="build_warehouse",
     selection=dg.AssetSelection.all(),
-    description="Load every source, then build and test every dbt model.",
+    description=(
+        "Load every source, build and test every dbt model, then push the sync "
+        "models to the CRM."
+    ),
     executor_def=dg.in_process_executor,
 )
 
 
-def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
-    """Definitions wired to a warehouse; tests pass one on temporary paths."""
-    warehouse = warehouse or WarehouseResource.from_settings(load_settings())
+def build_definitions(
+    warehouse: WarehouseResource | None = None, crm: CrmResource | None = None
+) -> dg.Definitions:
+    """Definitions wired to a warehouse; tests pass one on temporary paths.
+
+    Without a CRM resource, a temporary warehouse pushes to a sandbox beside it
+    (``CrmResource.for_warehouse``); only the configured one reaches a real CRM.
+    """
+    settings = load_settings()
+    warehouse = warehouse or WarehouseResource.from_settings(settings)
+    crm = crm or CrmResource.for_warehouse(settings, Path(warehouse.duckdb_path))
     return dg.Definitions(
-        assets=[*build_raw_assets(), build_dbt_assets()],
+        assets=[*build_raw_assets(), build_dbt_assets(), *build_crm_assets()],
+        asset_checks=build_crm_checks(),
         jobs=[build_warehouse_job],
         resources={
             "warehouse": warehouse,
+            "crm": crm,
             "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable()),
         },
         executor=dg.in_process_executor,

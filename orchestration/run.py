@@ -62,16 +62,28 @@ def summarise(settings: Settings, result: dg.ExecuteInProcessResult) -> str:
         for table in source.tables
     }
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    pushes = {
+        e.asset_key: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[0].startswith("crm_")
+    }
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
     warned = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN]
     lines += [
         "",
         f"raw tables loaded: {len(materialized & raw_keys)}",
-        f"dbt models and seeds built: {len(materialized - raw_keys)}",
+        f"dbt models and seeds built: {len(materialized - raw_keys - set(pushes))}",
         f"checks passed: {len(checks) - len(failed) - len(warned)} of {len(checks)}"
         f" ({len(warned)} warnings, {len(failed)} failures)",
     ]
+    for key, metadata in sorted(pushes.items(), key=lambda item: item[0].to_user_string()):
+        counts = ", ".join(
+            f"{name} {metadata[name].value}"
+            for name in ("added", "changed", "unchanged", "rejected")
+            if name in metadata
+        )
+        lines.append(f"CRM push {key.to_user_string()}: {counts}")
     for label, group in (("warning", warned), ("failed", failed)):
         for check in group:
             lines.append(f"  {label}: {check.asset_key.to_user_string()} {check.check_name}")

@@ -30,6 +30,10 @@ class BuiltWarehouse:
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
     """Generate 80 accounts over 12 months and run the whole Dagster job on them."""
+    from orchestration.defs.dbt import prepare_dbt_project
+
+    # A manifest left by an older checkout would miss newer models: parse now.
+    prepare_dbt_project(force=True)
     from orchestration.definitions import build_definitions
 
     root = tmp_path_factory.mktemp("warehouse")
