@@ -7,7 +7,7 @@ and ``reference`` for seeds, so the graph in ``dagster dev`` reads by layer.
 
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ def prepare_dbt_project(force: bool = False) -> None:
 
 
 class LayerTranslator(DagsterDbtTranslator):
-    """Asset groups from the dbt folder a node lives in."""
+    """Asset groups from the dbt folder a node lives in; owners from its meta."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -48,6 +48,15 @@ class LayerTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn") or []
         # fqn is [project, folder, subfolder…, name]; the folder is the layer.
         return fqn[1] if len(fqn) > 2 else "default"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        # The YAML's `meta.owner` is a team name; Dagster wants "team:<name>"
+        # (or an email), so the UI shows who to ask about each asset.
+        config_meta = (dbt_resource_props.get("config") or {}).get("meta") or {}
+        owner = config_meta.get("owner") or (dbt_resource_props.get("meta") or {}).get("owner")
+        if not owner:
+            return super().get_owners(dbt_resource_props)
+        return [owner if "@" in owner or owner.startswith("team:") else f"team:{owner}"]
 
 
 def build_dbt_assets() -> dg.AssetsDefinition:
