@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.defs.crm import CrmResource, build_crm_assets, build_crm_checks
 from orchestration.defs.dbt import DBT_PROJECT, build_dbt_assets, dbt_executable
 from orchestration.defs.raw import build_raw_assets
+from orchestration.defs.schedules import build_schedules_and_sensors
 from orchestration.resources import WarehouseResource
 from orchestration.settings import load_settings
 
@@ -38,10 +39,13 @@ def build_definitions(
     settings = load_settings()
     warehouse = warehouse or WarehouseResource.from_settings(settings)
     crm = crm or CrmResource.for_warehouse(settings, Path(warehouse.duckdb_path))
+    schedules, sensors = build_schedules_and_sensors(build_warehouse_job)
     return dg.Definitions(
         assets=[*build_raw_assets(), build_dbt_assets(), *build_crm_assets()],
         asset_checks=build_crm_checks(),
         jobs=[build_warehouse_job],
+        schedules=schedules,
+        sensors=sensors,
         resources={
             "warehouse": warehouse,
             "crm": crm,

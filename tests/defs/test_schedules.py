@@ -1,0 +1,80 @@
+"""The daily schedule and the landing-file sensor, evaluated with Dagster's helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import build_definitions
+from orchestration.resources import WarehouseResource
+
+
+@pytest.fixture()
+def landing(tmp_path: Path) -> Path:
+    folder = tmp_path / "landing"
+    (folder / "segment" / "tracks").mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture()
+def defs(tmp_path: Path, landing: Path) -> dg.Definitions:
+    warehouse = WarehouseResource(
+        duckdb_path=str(tmp_path / "warehouse.duckdb"),
+        landing_dir=str(landing),
+        as_of_date="2026-06-30",
+    )
+    return build_definitions(warehouse)
+
+
+def _evaluate(defs: dg.Definitions, cursor: str | None):
+    sensor = defs.resolve_sensor_def("new_landing_files")
+    with dg.build_sensor_context(cursor=cursor, resources=defs.resources) as context:
+        result = sensor.evaluate_tick(context)
+        return result, context.cursor
+
+
+def test_daily_schedule_runs_the_whole_build_at_six_utc(defs):
+    schedule = defs.resolve_schedule_def("daily_warehouse_build")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.job_name == "build_warehouse"
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 12, 4, 6, tzinfo=dt.UTC)
+    )
+    [request] = schedule.evaluate_tick(context).run_requests
+    assert request.job_name in (None, "build_warehouse")
+
+
+def test_sensor_starts_one_run_per_new_delivery(defs, landing):
+    result, cursor = _evaluate(defs, None)
+    assert result.run_requests == [] and result.skip_message
+
+    (landing / "segment" / "tracks" / "2026-06.csv").write_text("id\n1\n")
+    result, cursor = _evaluate(defs, cursor)
+    [request] = result.run_requests
+    assert "segment/tracks/2026-06.csv" in json.loads(cursor)
+
+    # Nothing new: no run.
+    result, cursor_after = _evaluate(defs, cursor)
+    assert result.run_requests == []
+    assert cursor_after == cursor
+
+    # A re-export of the same file (new content and time) is a new delivery.
+    path = landing / "segment" / "tracks" / "2026-06.csv"
+    path.write_text("id\n1\n2\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    result, _ = _evaluate(defs, cursor)
+    [second] = result.run_requests
+    assert second.run_key != request.run_key
+
+
+def test_sensor_ignores_files_the_loader_ignores(defs, landing):
+    (landing / "segment" / "tracks" / "_generation.json").write_text("{}")
+    (landing / "segment" / "tracks" / "notes.txt").write_text("not data")
+    result, _ = _evaluate(defs, None)
+    assert result.run_requests == []
