@@ -11,7 +11,8 @@
         | selectattr('resource_type', 'equalto', 'model')
         | sort(attribute='name') %}
         {%- if node.fqn[1] in documented_layers %}
-            {%- set owner = (node.config.meta or {}).get('owner') or (node.meta or {}).get('owner') %}
+            {%- set owner = (node.config.meta or {}).get('owner')
+                or (node.meta or {}).get('owner') %}
             {%- set sources = upstream_source_names(node) %}
             {%- for column in node.columns.values() %}
                 {%- set tests = [] %}
