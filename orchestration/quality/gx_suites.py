@@ -1,0 +1,316 @@
+"""Great Expectations suites kept as files in ``expectations/``, run on DuckDB.
+
+A suite file is GX Core's own JSON form of an ``ExpectationSuite`` (``name``,
+``expectations`` with ``type``, ``kwargs``, ``severity`` and ``meta``), with
+one addition in the suite's ``meta``: ``batches``, the data each expectation
+reads. A batch names the warehouse relation it validates (the Dagster asset
+its check attaches to), the SQL that selects its rows, and optionally the
+other relations that SQL reads. Every expectation says which batch it reads
+in ``meta.batch``.
+
+Batches are selected by DuckDB and validated by GX on a pandas frame. GX's
+SQL path needs a SQLAlchemy dialect for DuckDB, and the one on PyPI does not
+resolve schema-qualified tables with SQLAlchemy 2.1 (every metric fails); the
+frame path keeps GX's expectations and Data Docs, and DuckDB still does the
+heavy selection and aggregation, so large tables are narrowed in SQL first
+(recent days, or aggregates) rather than loaded whole.
+
+Severity carries the blocking rule: a failed ``critical`` expectation fails
+its check with ERROR (blocking the CRM push downstream); ``warning`` fails
+with WARN and blocks nothing.
+"""
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import great_expectations as gx
+import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.expectation_configuration import (
+    ExpectationConfiguration,
+)
+
+from orchestration.settings import PROJECT_DIR
+
+SUITES_DIR = PROJECT_DIR / "expectations"
+DATASOURCE = "warehouse"
+AS_OF_TOKEN = "{as_of_date}"
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be run; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    suite: str
+    name: str
+    relation: str
+    query: str
+    description: str
+    reads: tuple[str, ...]
+    expectations: tuple[dict[str, Any], ...]
+
+    @property
+    def check_name(self) -> str:
+        return f"gx_{self.suite}__{self.name}"
+
+    @property
+    def asset_key_path(self) -> list[str]:
+        return asset_key_path(self.relation)
+
+    @property
+    def is_blocking(self) -> bool:
+        return any(e.get("severity", "critical") == "critical" for e in self.expectations)
+
+    def sql(self, as_of_date: str) -> str:
+        return self.query.replace(AS_OF_TOKEN, as_of_date)
+
+
+def asset_key_path(relation: str) -> list[str]:
+    """The Dagster asset key of a relation: [schema, table].
+
+    Raw tables are [source, table] (the source is the schema) and dbt models
+    are [schema, model], the key dagster-dbt gives a model built in a schema.
+    """
+    return relation.split(".")
+
+
+@dataclass
+class Suite:
+    name: str
+    path: Path
+    description: str
+    batches: list[Batch] = field(default_factory=list)
+
+
+def _require(mapping: dict, key: str, where: str) -> Any:
+    if key not in mapping or mapping[key] in (None, "", [], {}):
+        raise SuiteError(f"{where}: missing `{key}`")
+    return mapping[key]
+
+
+def load_suite(path: Path) -> Suite:
+    """Read one suite file, checking the fields the runner relies on."""
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise SuiteError(f"{path}: not valid JSON ({exc})") from exc
+    name = _require(raw, "name", str(path))
+    meta = _require(raw, "meta", str(path))
+    batch_specs = _require(meta, "batches", f"{path}: meta")
+    expectations = _require(raw, "expectations", str(path))
+
+    by_batch: dict[str, list[dict[str, Any]]] = {b: [] for b in batch_specs}
+    for i, expectation in enumerate(expectations):
+        where = f"{path}: expectations[{i}]"
+        _require(expectation, "type", where)
+        batch = _require(expectation.get("meta") or {}, "batch", f"{where}.meta")
+        if batch not in by_batch:
+            raise SuiteError(f"{where}.meta.batch: `{batch}` is not in meta.batches")
+        severity = expectation.get("severity", "critical")
+        if severity not in ("critical", "warning"):
+            raise SuiteError(f"{where}.severity: `{severity}` (critical or warning)")
+        by_batch[batch].append(expectation)
+
+    suite = Suite(name=name, path=path, description=meta.get("description", ""))
+    for batch_name, spec in batch_specs.items():
+        where = f"{path}: meta.batches.{batch_name}"
+        relation = _require(spec, "relation", where)
+        if relation.count(".") != 1:
+            raise SuiteError(f"{where}.relation: `{relation}` is not schema.table")
+        if not by_batch[batch_name]:
+            raise SuiteError(f"{where}: no expectation reads this batch")
+        suite.batches.append(
+            Batch(
+                suite=name,
+                name=batch_name,
+                relation=relation,
+                query=spec.get("query") or f"select * from {relation}",
+                description=_require(spec, "description", where),
+                reads=tuple(spec.get("reads", [])),
+                expectations=tuple(by_batch[batch_name]),
+            )
+        )
+    return suite
+
+
+def load_suites(directory: Path = SUITES_DIR) -> list[Suite]:
+    suites = [load_suite(p) for p in sorted(directory.glob("*.json"))]
+    names = [s.name for s in suites]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise SuiteError(f"{directory}: suite names used twice: {', '.join(duplicated)}")
+    return suites
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    type: str
+    column: str | None
+    severity: str
+    success: bool
+    observed: Any
+    unexpected_count: int | None
+    partial_unexpected: list[Any]
+    error: str | None
+
+    @property
+    def summary(self) -> str:
+        target = f" on `{self.column}`" if self.column else ""
+        if self.error:
+            return f"{self.type}{target}: could not run ({self.error})"
+        detail = []
+        if self.observed is not None:
+            detail.append(f"observed {self.observed}")
+        if self.unexpected_count:
+            detail.append(f"{self.unexpected_count} unexpected, e.g. {self.partial_unexpected[:3]}")
+        return f"{self.type}{target}: {'; '.join(detail) or 'ok'}"
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    batch: Batch
+    row_count: int
+    outcomes: list[ExpectationOutcome]
+
+    @property
+    def success(self) -> bool:
+        return all(o.success for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    @property
+    def critical_failed(self) -> bool:
+        return any(o.severity == "critical" for o in self.failed)
+
+
+def _context(gx_dir: Path):
+    # A file context keeps suites, results and Data Docs beside the warehouse
+    # (git-ignored), so the HTML report survives the run that made it.
+    gx_dir.mkdir(parents=True, exist_ok=True)
+    # GX reports usage to its vendor unless told not to; a warehouse check has
+    # no business calling out, and registry-only machines cannot anyway.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
+    # Progress bars write to stderr once per metric; in Dagster's log they are noise.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def data_docs_index(gx_dir: Path) -> Path:
+    return gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _outcome(result) -> ExpectationOutcome:
+    config = result.expectation_config
+    details = result.result or {}
+    error = None
+    if result.exception_info:
+        infos = result.exception_info
+        # GX nests exception info per metric when a metric fails.
+        if "exception_message" not in infos:
+            infos = next(iter(infos.values()), {})
+        if infos.get("raised_exception"):
+            error = infos.get("exception_message")
+    return ExpectationOutcome(
+        type=config.type,
+        column=config.kwargs.get("column") or (
+            ", ".join(config.kwargs["column_list"]) if "column_list" in config.kwargs else None
+        ),
+        severity=str(getattr(config.severity, "value", config.severity or "critical")),
+        success=bool(result.success),
+        observed=details.get("observed_value"),
+        unexpected_count=details.get("unexpected_count"),
+        partial_unexpected=list(details.get("partial_unexpected_list") or []),
+        error=error,
+    )
+
+
+def validate_batch(
+    batch: Batch,
+    frame: pd.DataFrame,
+    gx_dir: Path,
+    update_docs: bool = True,
+) -> BatchOutcome:
+    """Validate one batch's rows with its expectations; store the result for Data Docs."""
+    context = _context(gx_dir)
+    try:
+        datasource = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, gx.exceptions.DataContextError):
+        datasource = context.data_sources.add_pandas(DATASOURCE)
+    asset_name = f"{batch.suite}.{batch.name}"
+    try:
+        asset = datasource.get_asset(asset_name)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(name=asset_name)
+    try:
+        definition = asset.get_batch_definition("rows")
+    except KeyError:
+        definition = asset.add_batch_definition_whole_dataframe("rows")
+
+    suite = gx.ExpectationSuite(
+        name=asset_name,
+        expectations=[_expectation(e) for e in batch.expectations],
+        meta={"relation": batch.relation, "description": batch.description},
+    )
+    suite = context.suites.add_or_update(suite)
+    validation = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=asset_name, data=definition, suite=suite)
+    )
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if update_docs else []
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=asset_name,
+            validation_definitions=[validation],
+            actions=actions,
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+        )
+    )
+    run = checkpoint.run(batch_parameters={"dataframe": frame})
+    (validation_result,) = run.run_results.values()
+    return BatchOutcome(
+        batch=batch,
+        row_count=len(frame),
+        outcomes=[_outcome(r) for r in validation_result.results],
+    )
+
+
+def _expectation(spec: dict[str, Any]) -> gx.expectations.Expectation:
+    # Round-trip through GX's own configuration so an unknown type or argument
+    # fails with GX's message rather than silently doing nothing.
+    config = ExpectationConfiguration(
+        type=spec["type"],
+        kwargs=spec.get("kwargs", {}),
+        meta=spec.get("meta", {}),
+        severity=spec.get("severity", "critical"),
+    )
+    return config.to_domain_obj()
+
+
+def select_batch(con: duckdb.DuckDBPyConnection, batch: Batch, as_of_date: str) -> pd.DataFrame:
+    try:
+        return con.sql(batch.sql(as_of_date)).df()
+    except duckdb.Error as exc:
+        raise SuiteError(
+            f"{batch.suite}.{batch.name} ({batch.relation}): the batch query failed: {exc}"
+        ) from exc
+
+
+def run_batches(
+    con: duckdb.DuckDBPyConnection,
+    batches: Iterable[Batch],
+    as_of_date: str,
+    gx_dir: Path,
+) -> list[BatchOutcome]:
+    """Validate several batches (used by tests and the command line)."""
+    return [
+        validate_batch(b, select_batch(con, b, as_of_date), gx_dir) for b in batches
+    ]
