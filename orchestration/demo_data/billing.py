@@ -366,8 +366,13 @@ class StripeRenderer:
             created = boundary + int(rng.integers(MINUTE, 30 * MINUTE))
             reason = "subscription_create" if k == 0 else "subscription_cycle"
             status, settled = self._settle(account, plan, boundary, created)
-            if status == "paid" and k >= 1 and price.unit_amount and rng.random() < 0.01:
-                # A botched invoice: voided and reissued by hand a day or two later.
+            # A botched invoice: voided and reissued by hand a day or two later,
+            # only when the reissue lands before the cutoff (else it would be
+            # created after the data was synced).
+            if (
+                status == "paid" and k >= 1 and price.unit_amount
+                and rng.random() < 0.01 and created + 3 * DAY < self.cutoff
+            ):
                 voided = created + int(rng.integers(2 * HOUR, DAY))
                 self._invoice(customer_id, sub_id, account, reason, created, boundary,
                               period_end, lines, "void", voided, discount_at(boundary))

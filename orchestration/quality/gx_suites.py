@@ -22,6 +22,7 @@ with WARN and blocks nothing.
 
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,9 +193,16 @@ class BatchOutcome:
         return any(o.severity == "critical" for o in self.failed)
 
 
+_CONTEXTS: dict[Path, Any] = {}
+
+
 def _context(gx_dir: Path):
     # A file context keeps suites, results and Data Docs beside the warehouse
-    # (git-ignored), so the HTML report survives the run that made it.
+    # (git-ignored), so the HTML report survives the run that made it. Loading
+    # one parses its whole YAML, so each process keeps the one it opened.
+    gx_dir = gx_dir.resolve()
+    if gx_dir in _CONTEXTS and (gx_dir / "gx" / "great_expectations.yml").exists():
+        return _CONTEXTS[gx_dir]
     gx_dir.mkdir(parents=True, exist_ok=True)
     # GX reports usage to its vendor unless told not to; a warehouse check has
     # no business calling out, and registry-only machines cannot anyway.
@@ -202,11 +210,40 @@ def _context(gx_dir: Path):
     context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
     # Progress bars write to stderr once per metric; in Dagster's log they are noise.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    _CONTEXTS[gx_dir] = context
     return context
 
 
 def data_docs_index(gx_dir: Path) -> Path:
     return gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+# Results kept per batch. GX rebuilds Data Docs from every stored result, so
+# an unpruned store makes each check slower than the last.
+RESULTS_KEPT = 5
+
+
+def _prune_results(gx_dir: Path, asset_name: str, keep: int = RESULTS_KEPT) -> None:
+    """Drop all but the newest ``keep - 1`` stored results (and their pages) of a batch."""
+    uncommitted = gx_dir / "gx" / "uncommitted"
+    relative = Path(*asset_name.split("."))
+    for root in (uncommitted / "validations", uncommitted / "data_docs/local_site/validations"):
+        for run_group in (root / relative).glob("*"):
+            # Run folders are named by their UTC timestamp, so names sort by time.
+            runs = sorted(p for p in run_group.iterdir() if p.is_dir())
+            for old in runs[: max(len(runs) - (keep - 1), 0)]:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _columns(kwargs: dict[str, Any]) -> str | None:
+    """The column or columns an expectation reads, for messages."""
+    if kwargs.get("column"):
+        return kwargs["column"]
+    if kwargs.get("column_list"):
+        return ", ".join(kwargs["column_list"])
+    if kwargs.get("column_A"):
+        return f"{kwargs['column_A']}, {kwargs['column_B']}"
+    return None
 
 
 def _outcome(result) -> ExpectationOutcome:
@@ -222,9 +259,7 @@ def _outcome(result) -> ExpectationOutcome:
             error = infos.get("exception_message")
     return ExpectationOutcome(
         type=config.type,
-        column=config.kwargs.get("column") or (
-            ", ".join(config.kwargs["column_list"]) if "column_list" in config.kwargs else None
-        ),
+        column=_columns(config.kwargs),
         severity=str(getattr(config.severity, "value", config.severity or "critical")),
         success=bool(result.success),
         observed=details.get("observed_value"),
@@ -274,6 +309,7 @@ def validate_batch(
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
         )
     )
+    _prune_results(gx_dir, asset_name)
     run = checkpoint.run(batch_parameters={"dataframe": frame})
     (validation_result,) = run.run_results.values()
     return BatchOutcome(
