@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.defs.crm import CrmResource, build_crm_assets, build_crm_checks
 from orchestration.defs.dbt import DBT_PROJECT, build_dbt_assets, dbt_executable
 from orchestration.defs.expectations import build_gx_checks
+from orchestration.defs.freshness import build_source_freshness_checks
 from orchestration.defs.raw import build_raw_assets
 from orchestration.defs.schedules import build_schedules_and_sensors
 from orchestration.resources import WarehouseResource
@@ -43,7 +44,11 @@ def build_definitions(
     schedules, sensors = build_schedules_and_sensors(build_warehouse_job)
     return dg.Definitions(
         assets=[*build_raw_assets(), build_dbt_assets(), *build_crm_assets()],
-        asset_checks=[*build_crm_checks(), *build_gx_checks()],
+        asset_checks=[
+            *build_crm_checks(),
+            *build_gx_checks(),
+            *build_source_freshness_checks(),
+        ],
         jobs=[build_warehouse_job],
         schedules=schedules,
         sensors=sensors,

@@ -114,11 +114,21 @@ def main(argv: list[str] | None = None) -> int:
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            tags={"cs/trigger": "manual", "cs/as_of_date": settings.as_of_date.isoformat()},
         )
 
     print(summarise(settings, result))
     if not result.success:
         print("\nThe run failed; see the errors above or open it in `make dev`.", file=sys.stderr)
+        return 1
+    # A non-blocking check that fails at ERROR severity (a stale source, say)
+    # lets the run finish, but the command still fails so CI gates on it.
+    errors = [
+        c for c in result.get_asset_check_evaluations()
+        if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    if errors:
+        print(f"\n{len(errors)} checks failed at ERROR severity (listed above).", file=sys.stderr)
         return 1
     return 0
 

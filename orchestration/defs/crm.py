@@ -16,9 +16,15 @@ Without ``HUBSPOT_ACCESS_TOKEN`` the CRM is the embedded sandbox
 (``orchestration.crm.sandbox``): started in-process for each push, seeded with
 the CRM companies the warehouse knows, and persisted to a SQLite file, so
 ``make run`` exercises the whole path with no account and no network.
+
+A push that fails part-way is retried (``TRANSIENT_RETRY_POLICY``): batches the
+CRM confirmed are committed, so the retry sends only what is left. Each push
+reports its counts, how long it took and where it wrote (sandbox or portal).
 """
 
 import contextlib
+import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,10 +49,14 @@ from orchestration.crm.mapping import (
     missing_columns,
 )
 from orchestration.crm.sandbox import SANDBOX_TOKEN, SandboxServer
+from orchestration.defs.dbt import DBT_PROJECT
+from orchestration.defs.raw import TRANSIENT_RETRY_POLICY
 from orchestration.resources import WarehouseResource
 from orchestration.settings import Settings
 
 REVERSE_ETL_GROUP = "reverse_etl"
+# The push is owned with the sync models it sends (their dbt meta.owner).
+PUSH_OWNERS = ["team:customer-success-analytics"]
 COMPANY_SYNC_MODEL = dg.AssetKey(["sync", SYNC_MODELS["companies"]])
 TASK_SYNC_MODEL = dg.AssetKey(["sync", SYNC_MODELS["tasks"]])
 IDENTITY_COVERAGE_MODEL = dg.AssetKey(["intermediate", "int_account_identity_coverage"])
@@ -139,6 +149,10 @@ class CrmResource(dg.ConfigurableResource):
         """Where the push goes, for logs and metadata (never the token)."""
         return f"sandbox ({self.sandbox_db_path})" if self.uses_sandbox else self.base_url
 
+    def target_kind(self) -> str:
+        """``sandbox`` or ``portal``: whether a push reached a real CRM."""
+        return "sandbox" if self.uses_sandbox else "portal"
+
     def _client(self, base_url: str, token: str) -> HubSpotClient:
         return HubSpotClient(
             base_url,
@@ -208,7 +222,8 @@ def read_sync_rows(
             description=(
                 f"{model.to_user_string()} lacks column(s) {', '.join(missing)} that "
                 f"{DEFAULT_MAPPING_PATH.name} maps; rebuild the model or fix the mapping"
-            )
+            ),
+            allow_retries=False,
         )
     return rows_from_relation(con, _relation(model))
 
@@ -247,6 +262,35 @@ def _log_rejections(log: dg.DagsterLogManager, result: SyncResult) -> None:
 SyncFunction = Callable[..., SyncResult]
 
 
+def upstream_marts(model: dg.AssetKey) -> list[dg.AssetKey]:
+    """Every mart the sync model reads, directly or through other models.
+
+    The push depends on them as well as on the sync model: a blocking check on
+    any of them (a GX suite, say) then stops the write, which Dagster only does
+    for direct dependencies.
+    """
+    manifest = json.loads(Path(DBT_PROJECT.manifest_path).read_text())
+    nodes = manifest["nodes"]
+    by_key = {
+        (node["schema"], node["name"]): uid
+        for uid, node in nodes.items()
+        if node["resource_type"] == "model"
+    }
+    pending = [by_key[tuple(model.path)]]
+    seen: set[str] = set()
+    while pending:
+        uid = pending.pop()
+        for parent in nodes[uid]["depends_on"].get("nodes", []):
+            if parent in nodes and parent not in seen:
+                seen.add(parent)
+                pending.append(parent)
+    return sorted(
+        dg.AssetKey([nodes[uid]["schema"], nodes[uid]["name"]])
+        for uid in seen
+        if nodes[uid]["resource_type"] == "model" and nodes[uid]["schema"] == "marts"
+    )
+
+
 def build_push_asset(
     name: str, model: dg.AssetKey, object_type: str, sync: SyncFunction
 ) -> dg.AssetsDefinition:
@@ -255,7 +299,9 @@ def build_push_asset(
     @dg.asset(
         name=name,
         group_name=REVERSE_ETL_GROUP,
-        deps=[model],
+        owners=PUSH_OWNERS,
+        deps=[model, *upstream_marts(model)],
+        retry_policy=TRANSIENT_RETRY_POLICY,
         kinds={"hubspot", "python"},
         description=(
             f"Push the new and changed rows of `{model.to_user_string()}` to the CRM's "
@@ -274,7 +320,11 @@ def build_push_asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, crm: CrmResource
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         if crm.sync_mode not in MODES:
-            raise dg.Failure(f"CRM sync mode {crm.sync_mode!r} is not one of {', '.join(MODES)}")
+            raise dg.Failure(
+                f"CRM sync mode {crm.sync_mode!r} is not one of {', '.join(MODES)}",
+                allow_retries=False,
+            )
+        clock = time.perf_counter()
         mapping = load_mapping(DEFAULT_MAPPING_PATH)
         with warehouse.connect() as con:
             rows = read_sync_rows(con, model, mapping)
@@ -283,14 +333,22 @@ def build_push_asset(
             )
             with crm.session(con, context.log) as client:
                 result = sync(con, client, mapping, rows, crm.sync_mode)
+        seconds = time.perf_counter() - clock
         _log_rejections(context.log, result)
         context.log.info(
             f"{object_type}: {result.added} added, {result.changed} changed, "
             f"{result.unchanged} unchanged, {result.rejected} rejected, "
             f"{result.requests} requests, read-back {result.readback_mismatches} of "
-            f"{result.readback_checked} mismatched"
+            f"{result.readback_checked} mismatched in {seconds:.1f}s"
         )
-        yield dg.MaterializeResult(metadata={**_counts(result), "crm": crm.target()})
+        yield dg.MaterializeResult(
+            metadata={
+                **_counts(result),
+                "crm": crm.target(),
+                "crm_target": crm.target_kind(),
+                "duration_seconds": round(seconds, 3),
+            }
+        )
         yield dg.AssetCheckResult(
             check_name="readback_matches",
             passed=result.readback_mismatches == 0,

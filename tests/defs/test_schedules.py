@@ -43,11 +43,15 @@ def test_daily_schedule_runs_the_whole_build_at_six_utc(defs):
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "UTC"
     assert schedule.job_name == "build_warehouse"
-    context = dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2026, 12, 4, 6, tzinfo=dt.UTC)
-    )
-    [request] = schedule.evaluate_tick(context).run_requests
+    with dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 12, 4, 6, tzinfo=dt.UTC),
+        resources=defs.resources,
+    ) as context:
+        [request] = schedule.evaluate_tick(context).run_requests
     assert request.job_name in (None, "build_warehouse")
+    # The as-of date dbt will build for, from the run's resources, not the tick.
+    assert request.tags["cs/trigger"] == "schedule"
+    assert request.tags["cs/as_of_date"] == "2026-06-30"
 
 
 def test_sensor_starts_one_run_per_new_delivery(defs, landing):
@@ -55,9 +59,13 @@ def test_sensor_starts_one_run_per_new_delivery(defs, landing):
     assert result.run_requests == [] and result.skip_message
 
     (landing / "segment" / "tracks" / "2026-06.csv").write_text("id\n1\n")
+    (landing / "segment" / "tracks" / "2026-05.csv").write_text("id\n0\n")
     result, cursor = _evaluate(defs, cursor)
     [request] = result.run_requests
     assert "segment/tracks/2026-06.csv" in json.loads(cursor)
+    assert request.tags["cs/trigger"] == "sensor"
+    assert request.tags["cs/as_of_date"] == "2026-06-30"
+    assert request.tags["cs/changed_files"] == "2"
 
     # Nothing new: no run.
     result, cursor_after = _evaluate(defs, cursor)
@@ -71,6 +79,8 @@ def test_sensor_starts_one_run_per_new_delivery(defs, landing):
     result, _ = _evaluate(defs, cursor)
     [second] = result.run_requests
     assert second.run_key != request.run_key
+    # Only the re-exported file changed.
+    assert second.tags["cs/changed_files"] == "1"
 
 
 def test_sensor_ignores_files_the_loader_ignores(defs, landing):
