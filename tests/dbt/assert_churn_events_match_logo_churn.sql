@@ -2,6 +2,11 @@
 -- per month and segment, its logo churns and their MRR equal churned_logos
 -- and churned_mrr of fct_mrr_movements_monthly. Returns the months that differ.
 
+
+-- The test reads several models; Dagster shows it as a check on the one it
+-- guards.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_churn_events'}}}) }}
+
 with
 
 churn_events as (

@@ -2,6 +2,11 @@
 -- summed over accounts, month by month, for every MRR amount and logo movement.
 -- Returns the months that differ.
 
+
+-- The test reads several models; Dagster shows it as a check on the one it
+-- guards.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_mrr_movements_monthly'}}}) }}
+
 with
 
 movements as (

@@ -2,6 +2,11 @@
 -- fct_account_signals with the same evidence, and that day exists in the
 -- daily facts the signal was computed from. Returns the tasks that are not.
 
+
+-- The test reads several models; Dagster shows it as a check on the one it
+-- guards.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_playbook_tasks'}}}) }}
+
 with
 
 tasks as (
