@@ -5,9 +5,6 @@ push assets with every GX and CRM check, the dbt models being external (as
 if dbt had just built them), against the loopback CRM sandbox.
 """
 
-import shutil
-from pathlib import Path
-
 import dagster as dg
 import duckdb
 import pytest
@@ -20,36 +17,6 @@ COMPANY_PUSH = dg.AssetKey("crm_company_sync_push")
 TASK_PUSH = dg.AssetKey("crm_task_sync_push")
 HEALTH = dg.AssetKey(["marts", "fct_account_health_daily"])
 LATEST_DAY = "(select max(date_day) from marts.fct_account_health_daily)"
-
-
-@pytest.fixture
-def warehouse(built_warehouse, tmp_path) -> WarehouseResource:
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(built_warehouse.duckdb_path, copy)
-    with duckdb.connect(str(copy)) as con:
-        con.execute("drop schema if exists crm_sync cascade")
-    return WarehouseResource(
-        duckdb_path=str(copy),
-        landing_dir=str(built_warehouse.landing_dir),
-        as_of_date="2026-06-30",
-    )
-
-
-@pytest.fixture
-def crm(sandbox_server, warehouse) -> CrmResource:
-    from orchestration.defs.crm import sandbox_seed_records
-
-    with duckdb.connect(warehouse.duckdb_path, read_only=True) as con:
-        sandbox_server.seed_companies(sandbox_seed_records(con))
-    return CrmResource(
-        base_url=sandbox_server.base_url,
-        token=sandbox_server.token,
-        sandbox_db_path=str(Path(warehouse.duckdb_path).parent / "unused.sqlite"),
-        requests_per_interval=1000,
-        interval_seconds=1.0,
-        timeout_seconds=5.0,
-        max_retries=2,
-    )
 
 
 def _run_pushes(warehouse: WarehouseResource, crm: CrmResource) -> dg.ExecuteInProcessResult:

@@ -6,9 +6,7 @@ the sync state dropped, so it starts from a CRM that has never been written to.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -23,7 +21,6 @@ from orchestration.defs.crm import (
     build_crm_assets,
     build_crm_checks,
     read_sync_rows,
-    sandbox_seed_records,
 )
 from orchestration.crm.mapping import load_mapping
 from orchestration.resources import WarehouseResource
@@ -36,36 +33,6 @@ WRITE_PATHS = (
     "/crm/v3/objects/tasks/batch/create",
     "/crm/v3/objects/tasks/batch/update",
 )
-
-
-@pytest.fixture
-def warehouse(built_warehouse, tmp_path) -> WarehouseResource:
-    """A private copy of the built warehouse that has never been synced."""
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(built_warehouse.duckdb_path, copy)
-    with duckdb.connect(str(copy)) as con:
-        con.execute("drop schema if exists crm_sync cascade")
-    return WarehouseResource(
-        duckdb_path=str(copy),
-        landing_dir=str(built_warehouse.landing_dir),
-        as_of_date="2026-06-30",
-    )
-
-
-@pytest.fixture
-def crm(sandbox_server, warehouse) -> CrmResource:
-    """The shared sandbox fixture as if it were the real CRM, seeded like the portal."""
-    with duckdb.connect(warehouse.duckdb_path, read_only=True) as con:
-        sandbox_server.seed_companies(sandbox_seed_records(con))
-    return CrmResource(
-        base_url=sandbox_server.base_url,
-        token=sandbox_server.token,
-        sandbox_db_path=str(Path(warehouse.duckdb_path).parent / "unused.sqlite"),
-        requests_per_interval=1000,
-        interval_seconds=1.0,
-        timeout_seconds=5.0,
-        max_retries=2,
-    )
 
 
 def _query(warehouse: WarehouseResource, sql: str) -> list[tuple]:
