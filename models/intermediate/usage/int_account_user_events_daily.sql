@@ -6,9 +6,9 @@
 
 with
 
-events as (
+user_events as (
 
-    select * from {{ ref('int_usage_events_attributed') }}
+    select * from {{ ref('int_user_events_daily_attributed') }}
 
 ),
 
@@ -24,35 +24,34 @@ onboarding_steps as (
 
 ),
 
-daily as (
+attributed_events as (
 
     select
         account_id,
         user_id,
         event_date,
         event_name,
-        count(*) as event_count
-    from events
+        event_count
+    from user_events
     where attribution_status = 'attributed'
-    group by account_id, user_id, event_date, event_name
 
 ),
 
 flagged as (
 
     select
-        daily.account_id,
-        daily.user_id,
-        daily.event_date,
-        daily.event_name,
-        daily.event_count,
+        attributed_events.account_id,
+        attributed_events.user_id,
+        attributed_events.event_date,
+        attributed_events.event_name,
+        attributed_events.event_count,
         key_features.event_name is not null as is_key_feature,
         onboarding_steps.event_name is not null as is_onboarding_step
-    from daily
+    from attributed_events
     left join key_features
-        on daily.event_name = key_features.event_name
+        on attributed_events.event_name = key_features.event_name
     left join onboarding_steps
-        on daily.event_name = onboarding_steps.event_name
+        on attributed_events.event_name = onboarding_steps.event_name
 
 )
 

@@ -7,9 +7,9 @@
 
 with
 
-events as (
+user_events as (
 
-    select * from {{ ref('int_usage_events_attributed') }}
+    select * from {{ ref('int_user_events_daily_attributed') }}
 
 ),
 
@@ -18,9 +18,9 @@ unattributed as (
     select
         event_date,
         attribution_status,
-        count(*) as event_count,
+        cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count,
         count(distinct user_id) as user_count
-    from events
+    from user_events
     where attribution_status <> 'attributed'
     group by event_date, attribution_status
 

@@ -6,17 +6,29 @@ source as (
 
 ),
 
+dated as (
+
+    select
+        *,
+        cast(timestamp as date) as event_date
+    from source
+
+),
+
 -- Segment delivers at least once: the same message id can arrive twice.
--- The first delivery wins, so a retry never moves an event in time.
+-- The first delivery wins, so a retry never moves an event in time. A retry
+-- carries its message's timestamp, so both deliveries share a day: ranking
+-- within the day gives the same answer as ranking over all time, and lets a
+-- filter on event_date reach the raw scan (incremental models read one day).
 deduplicated as (
 
     select
         *,
         row_number() over (
-            partition by id
+            partition by event_date, id
             order by received_at, _loaded_at, _loaded_line
         ) as delivery_rank
-    from source
+    from dated
 
 ),
 
@@ -29,11 +41,11 @@ renamed as (
         lower(event) as event_name,
         event_text,
         timestamp as occurred_at,
-        cast(timestamp as date) as event_date,
+        event_date,
         sent_at,
         received_at,
         -- Late events change days that were already built; incremental models
-        -- reprocess a lookback window because of them.
+        -- reprocess those days (int_product_user_events_daily).
         (
             {{ dbt.datediff('timestamp', 'received_at', 'hour') }}
             > {{ var('late_arrival_threshold_hours') }}

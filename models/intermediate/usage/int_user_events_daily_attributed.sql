@@ -1,16 +1,16 @@
 {#-
-    One row per tracked product event, with the account it counts for. An
-    event belongs to its user's product account (the user's latest group
-    call) and through it to the CRM account identity resolution gives that
-    product account. Events that cannot be attributed stay, with account_id
-    null and the reason in attribution_status, so they remain countable.
+    One row per product user, day and event name, with the account the
+    events count for: product user → product account (int_product_users, the
+    user's latest group call) → account (int_account_identity). Users that
+    cannot be attributed stay, with account_id null and the reason in
+    attribution_status, so their events remain countable.
 -#}
 
 with
 
-tracks as (
+user_events as (
 
-    select * from {{ ref('stg_segment__tracks') }}
+    select * from {{ ref('int_product_user_events_daily') }}
 
 ),
 
@@ -39,11 +39,10 @@ product_account_identity as (
 attributed as (
 
     select
-        tracks.event_id,
-        tracks.user_id,
-        tracks.event_name,
-        tracks.occurred_at,
-        tracks.event_date,
+        user_events.user_id,
+        user_events.event_date,
+        user_events.event_name,
+        user_events.event_count,
         product_users.product_account_id,
         product_account_identity.account_id,
         case
@@ -51,9 +50,9 @@ attributed as (
             when product_account_identity.account_id is null then 'unmatched_product_account'
             else 'attributed'
         end as attribution_status
-    from tracks
+    from user_events
     left join product_users
-        on tracks.user_id = product_users.user_id
+        on user_events.user_id = product_users.user_id
     left join product_account_identity
         on product_users.product_account_id = product_account_identity.product_account_id
 
