@@ -18,7 +18,7 @@ TEST_ENV := CS_LANDING_DIR=$(CURDIR)/data/test/landing \
 	CS_DUCKDB_PATH=$(CURDIR)/data/test/warehouse.duckdb \
 	CS_AS_OF_DATE=2026-11-30 CS_DEMO_ACCOUNTS=150 HUBSPOT_ACCESS_TOKEN=
 
-.PHONY: install run test lint dbt-build pytest dev metrics clean
+.PHONY: install run test lint dbt-build pytest dev metrics bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ metrics: install
 	DBT_PROFILES_DIR=$(CURDIR) $(BIN)/mf query \
 		--metrics mrr,grr,nrr,logo_churn_rate,gross_revenue_churn_rate,net_revenue_churn_rate \
 		--group-by metric_time__month --order metric_time__month
+
+## Scale benchmark, not part of `make test`: BENCH_TIERS=small,medium,large picks tiers.
+## Writes benchmarks/results.json and results.md (docs/benchmarks.md explains them).
+BENCH_TIERS ?= small,medium
+bench: install
+	HUBSPOT_ACCESS_TOKEN= $(BIN)/python -m orchestration.bench --tiers $(BENCH_TIERS)
 
 clean:
 	rm -rf data target logs $(VENV)

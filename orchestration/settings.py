@@ -11,6 +11,11 @@ stands in), ``HUBSPOT_BASE_URL``, the ``CS_CRM_*`` pacing and retry settings
 the client stays under it instead of collecting 429s), the write mode
 ``CS_CRM_SYNC_MODE`` and the blocking checks' thresholds. The token is kept
 out of ``repr`` so a logged or printed ``Settings`` never shows it.
+
+DuckDB's resource limits, ``CS_DUCKDB_MEMORY_LIMIT``, ``CS_DUCKDB_THREADS`` and
+``CS_DUCKDB_TEMP_DIR`` (where DuckDB spills what does not fit), apply to every
+connection: dbt's through ``profiles.yml``, Python's through
+``WarehouseResource.connect``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +31,20 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Name of the file the demo generator writes at the root of the landing folder.
 GENERATION_MANIFEST = "_generation.json"
+
+# DuckDB's default memory limit is 80% of RAM, which lets one build take the
+# machine. A third leaves room for what DuckDB's limit does not count (Python,
+# the dbt process, GX's pandas frames, DuckDB's own allocations outside its
+# buffer pool) under the project's target of a process-tree peak below half of
+# RAM (12 GB of 24 GB on the development machine, where a third is 8 GB).
+DEFAULT_MEMORY_SHARE = 1 / 3
+# Spilled intermediate results go inside the git-ignored data folder, on the
+# same disk as the warehouse, rather than beside the warehouse file (DuckDB's
+# default, ``<file>.tmp``) where they would be easy to mistake for data.
+DEFAULT_DUCKDB_TEMP_DIR = "data/tmp/duckdb"
+# What DuckDB's memory_limit accepts: a size with a decimal (KB..TB) or binary
+# (KiB..TiB) unit, or a share of RAM in percent.
+_MEMORY_LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|%)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -50,14 +70,46 @@ class Settings:
     crm_sync_mode: str = "upsert"
     crm_max_rejected_share: float = 0.02
     crm_min_identity_coverage: float = 0.95
+    # DuckDB's limits, the same for dbt (profiles.yml) and Python connections.
+    duckdb_memory_limit: str = field(default_factory=lambda: default_memory_limit())
+    duckdb_threads: int = field(default_factory=lambda: default_threads())
+    duckdb_temp_dir: Path = PROJECT_DIR / DEFAULT_DUCKDB_TEMP_DIR
 
     def dbt_env(self) -> dict[str, str]:
-        """The variables dbt must see so it reads what the loader wrote."""
+        """The variables dbt must see so it reads what the loader wrote, with the same limits."""
         return {
             "CS_LANDING_DIR": str(self.landing_dir),
             "CS_DUCKDB_PATH": str(self.duckdb_path),
             "CS_AS_OF_DATE": self.as_of_date.isoformat(),
+            **duckdb_limits_env(
+                self.duckdb_memory_limit, self.duckdb_threads, self.duckdb_temp_dir
+            ),
         }
+
+
+def duckdb_limits_env(memory_limit: str, threads: int, temp_dir: Path | str) -> dict[str, str]:
+    """DuckDB's limits as the environment variables profiles.yml reads."""
+    return {
+        "CS_DUCKDB_MEMORY_LIMIT": memory_limit,
+        "CS_DUCKDB_THREADS": str(threads),
+        "CS_DUCKDB_TEMP_DIR": str(temp_dir),
+    }
+
+
+def physical_memory_bytes() -> int:
+    """RAM of the machine (Linux and macOS report it through sysconf)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def default_memory_limit(total_bytes: int | None = None) -> str:
+    """A third of RAM in whole GB (at least 1 GB); see ``DEFAULT_MEMORY_SHARE``."""
+    total = physical_memory_bytes() if total_bytes is None else total_bytes
+    return f"{max(1, round(total * DEFAULT_MEMORY_SHARE / 1e9))}GB"
+
+
+def default_threads() -> int:
+    """One DuckDB thread per core: DuckDB's own default, stated so dbt and Python agree."""
+    return os.cpu_count() or 1
 
 
 def _resolve_path(raw: str) -> Path:
@@ -128,7 +180,49 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         crm_min_identity_coverage=_share(
             "CS_CRM_MIN_IDENTITY_COVERAGE", env.get("CS_CRM_MIN_IDENTITY_COVERAGE", "0.95")
         ),
+        duckdb_memory_limit=parse_memory_limit(
+            "CS_DUCKDB_MEMORY_LIMIT", env.get("CS_DUCKDB_MEMORY_LIMIT", "")
+        ),
+        duckdb_threads=_positive_int(
+            "CS_DUCKDB_THREADS", env.get("CS_DUCKDB_THREADS", ""), default_threads()
+        ),
+        duckdb_temp_dir=_resolve_path(
+            env.get("CS_DUCKDB_TEMP_DIR", "").strip() or DEFAULT_DUCKDB_TEMP_DIR
+        ),
     )
+
+
+def parse_memory_limit(name: str, raw: str) -> str:
+    """A DuckDB memory limit such as ``8GB``, ``512MiB`` or ``50%``; empty means the default.
+
+    Checked here so a typo names its variable instead of failing deep inside
+    dbt with DuckDB's parser error; a bare number is refused because DuckDB
+    would need a unit and a reader could not tell bytes from gigabytes.
+    """
+    if not raw.strip():
+        return default_memory_limit()
+    match = _MEMORY_LIMIT.match(raw)
+    if match is None:
+        raise ValueError(
+            f"{name}={raw!r} is not a memory size: write a number and a unit "
+            "(KB, MB, GB, TB, KiB, MiB, GiB, TiB) or a share of RAM in percent, e.g. 8GB"
+        )
+    amount, unit = float(match.group(1)), match.group(2)
+    if amount <= 0 or (unit == "%" and amount > 100):
+        raise ValueError(f"{name}={raw!r} must be above 0 (and at most 100%)")
+    return f"{match.group(1)}{unit}"
+
+
+def _positive_int(name: str, raw: str, default: int) -> int:
+    if not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from exc
+    if value < 1:
+        raise ValueError(f"{name}={raw!r} must be at least 1")
+    return value
 
 
 def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
