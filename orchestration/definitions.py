@@ -43,7 +43,7 @@ def build_definitions(
     crm = crm or CrmResource.for_warehouse(settings, Path(warehouse.duckdb_path))
     schedules, sensors = build_schedules_and_sensors(build_warehouse_job)
     return dg.Definitions(
-        assets=[*build_raw_assets(), build_dbt_assets(), *build_crm_assets()],
+        assets=[*build_raw_assets(warehouse), build_dbt_assets(), *build_crm_assets()],
         asset_checks=[
             *build_crm_checks(),
             *build_gx_checks(),

@@ -13,12 +13,13 @@ import sys
 import dagster as dg
 import duckdb
 
+from orchestration.defs.schedules import landing_snapshot
 from orchestration.ingest.contracts import load_contracts
 from orchestration.settings import Settings, load_settings
 
 
 def ensure_demo_data(settings: Settings) -> None:
-    if any(settings.landing_dir.glob("*/*/*.csv")):
+    if landing_snapshot(settings.landing_dir):
         return
     from orchestration.demo_data.generator import GeneratorConfig, generate
 

@@ -1,5 +1,10 @@
 """When the warehouse builds: a daily schedule and a sensor on new landing files.
 
+The daily run loads one day of product events: the ``segment/tracks`` partition
+of the day before the as-of date (the last full day Segment delivered, late
+events included), with every other source and the whole dbt build. A sensor
+run has no partition: it loads every new or changed file, whatever its day.
+
 Every run either starts carries tags saying why it started (``cs/trigger``:
 ``schedule`` or ``sensor``) and which day it describes (``cs/as_of_date``);
 a sensor run also says how many landing files were new or changed
@@ -7,6 +12,7 @@ a sensor run also says how many landing files were new or changed
 by what started them.
 """
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -34,17 +40,27 @@ def run_tags(trigger: str, as_of_date: str, changed_files: int | None = None) ->
 
 
 def landing_snapshot(landing_dir: Path) -> dict[str, list[int]]:
-    """Every landing file with its size and modification time (ns)."""
+    """Every landing file with its size and modification time (ns).
+
+    Files sit in ``<source>/<table>/`` or in a Hive-style partition folder
+    below it (``segment/tracks/event_date=2026-06-29/``), as the loader reads them.
+    """
     snapshot: dict[str, list[int]] = {}
     if not landing_dir.is_dir():
         return snapshot
-    for path in sorted(landing_dir.glob("*/*/*")):
+    paths = [*landing_dir.glob("*/*/*"), *landing_dir.glob("*/*/*=*/*")]
+    for path in sorted(paths):
         if path.is_file() and path.name.endswith(LANDING_SUFFIXES):
             if path.name.startswith(("_", ".")):
                 continue
             stat = path.stat()
             snapshot[path.relative_to(landing_dir).as_posix()] = [stat.st_size, stat.st_mtime_ns]
     return snapshot
+
+
+def daily_partition_key(as_of_date: str) -> str:
+    """The day a daily run loads: the last full day before the as-of date."""
+    return (dt.date.fromisoformat(as_of_date) - dt.timedelta(days=1)).isoformat()
 
 
 def changed_files(previous: dict[str, list[int]], current: dict[str, list[int]]) -> list[str]:
@@ -60,14 +76,20 @@ def build_schedules_and_sensors(job) -> tuple[list, list]:
         job=job,
         cron_schedule=DAILY_CRON,
         execution_timezone="UTC",
-        description="Load, build, check and sync every day at 06:00 UTC.",
+        description=(
+            "Load yesterday's product events and every other source, build, check and "
+            "sync every day at 06:00 UTC."
+        ),
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
     def daily_warehouse_build(warehouse: WarehouseResource) -> dg.RunRequest:
         # The tag carries the as-of date the run's resources hold, the one dbt
         # will build for, rather than the tick's date, so it never disagrees
         # with the data.
-        return dg.RunRequest(tags=run_tags("schedule", warehouse.as_of_date))
+        return dg.RunRequest(
+            partition_key=daily_partition_key(warehouse.as_of_date),
+            tags=run_tags("schedule", warehouse.as_of_date),
+        )
 
     @dg.sensor(
         name="new_landing_files",

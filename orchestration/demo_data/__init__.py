@@ -1,4 +1,4 @@
-"""Demo data for the Customer Success warehouse: a landing folder of connector CSVs.
+"""Demo data for the Customer Success warehouse: a landing folder of connector files.
 
 Use ``generate(GeneratorConfig(...), landing_dir)`` from Python or
 ``python -m orchestration.demo_data`` from the shell; see ``generator.py``.

@@ -1,9 +1,12 @@
 """Demo data generator: a landing folder as the connectors would deliver it.
 
-``generate(config, landing_dir)`` writes one CSV folder per source table of the
+``generate(config, landing_dir)`` writes one folder per source table of the
 contracts in ``models/staging/*/_*__sources.yml`` (HubSpot, Stripe, Segment,
 Zendesk, Delighted, the finance export), a ``_generation.json`` manifest and a
-``_truth/accounts.csv`` table of what really happened to each account.
+``_truth/accounts.csv`` table of what really happened to each account. Every
+table is one CSV file except Segment ``tracks``, the one that grows with
+usage: one Parquet file per day the events were received, in Hive-style
+folders (``tracks/event_date=YYYY-MM-DD/``; see ``tracks.py``).
 
 How it works, in stages:
 
@@ -13,7 +16,14 @@ How it works, in stages:
    ``support``, ``surveys``, ``finance``), so the sources agree with each other;
 3. inject the configured defects into the clean rows and count them
    (``defects.py``);
-4. write the files (``writer.py``).
+4. write the files (``writer.py``, ``tracks.py``).
+
+Product usage is generated a batch of accounts at a time and spilled to disk
+(``ACCOUNTS_PER_BATCH``), so events never sit in memory all at once. Measured
+on 2 cores: 10,000 accounts with ``event_intensity=0.47`` (10 million events)
+in 31 s at 0.9 GB peak; 100,000 accounts (98.6 million events) in 6 minutes at
+6.5 GB peak, most of it the other sources' rows, which are still held as
+Python objects until they are written.
 
 Time: the window starts on the first day of the month ``months`` months before
 the as-of month and ends at the cutoff, ``as_of_date`` 00:00:00 UTC. Every
@@ -29,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -53,12 +64,21 @@ from .crm import CrmRenderer, make_owners
 from .finance import expense_columns
 from .support import SupportRenderer
 from .surveys import SurveyRenderer
-from .usage import UsageCollector, account_usage, groups_columns, tracks_month_tables
+from .tracks import TracksSpill, write_tracks
+from .usage import UsageCollector, Users, account_usage, groups_columns
 from .writer import TABLES, LandingWriter
 
 # A fixed default keeps library calls reproducible; the CLI passes today's date.
 DEFAULT_AS_OF = dt.date(2025, 12, 1)
 TRUTH_DIR = "_truth"
+# Scratch folder for the numeric events between generation and writing; the
+# leading dot keeps the loader and the landing sensor away from it.
+SPILL_DIR = ".tracks_spill"
+# Accounts whose usage is generated (and held in memory) at once. 2,000
+# accounts are 2-4 million events at the default intensity, a few hundred MB;
+# it is fixed, not configurable, because each batch draws its own random
+# stream, so another batch size would give other (equally valid) files.
+ACCOUNTS_PER_BATCH = 2_000
 
 DEFECT_RATES = (
     "duplicate_rate", "late_event_rate", "unknown_user_rate", "malformed_timestamp_rate",
@@ -217,13 +237,8 @@ def generate(config: GeneratorConfig, landing_dir: Path, progress: bool = False)
     bar.done()
 
     bar.stage("product usage")
-    collector = UsageCollector()
-    for account in bar.each(customers, "usage", len(customers)):
-        usage = account_usage(stage_rng(seed, STREAM_USAGE, account.idx), account, cutoff,
-                              config.event_intensity)
-        if usage is not None:
-            collector.add(account, usage)
-    users, events = collector.finish(stage_rng(seed, STREAM_USAGE, 1 << 30), cutoff)
+    spill = TracksSpill(landing_dir / SPILL_DIR)
+    usage = _generate_usage(config, customers, spill, log, bar)
     bar.done()
 
     bar.stage("support")
@@ -244,14 +259,8 @@ def generate(config: GeneratorConfig, landing_dir: Path, progress: bool = False)
     bar.done()
 
     bar.stage("defects")
+    # The tracks defects were injected batch by batch with the events.
     rng = stage_rng(seed, STREAM_DEFECTS)
-    events, users = defects.inject_tracks_defects(
-        rng, events, users, collector.users_per_account,
-        {a.idx: a.product_number for a in customers}, cutoff,
-        duplicate_rate=config.duplicate_rate, late_event_rate=config.late_event_rate,
-        unknown_user_rate=config.unknown_user_rate,
-        malformed_timestamp_rate=config.malformed_timestamp_rate, log=log,
-    )
     rate = config.duplicate_rate
     defects.resync_duplicates(rng, crm.companies, rate, "property_createdate",
                               defects.stale_company, log)
@@ -285,20 +294,21 @@ def generate(config: GeneratorConfig, landing_dir: Path, progress: bool = False)
         for builder in builders:
             writer.write(builder.key, builder.columns)
         writer.write(("finance", "sales_marketing_expense"), finance)
-        groups = groups_columns(users, accounts, stage_rng(seed, STREAM_IDS, 1), seed)
+        groups = groups_columns(usage.users, accounts, stage_rng(seed, STREAM_IDS, 1), seed)
         writer.write(("segment", "groups"), groups)
         tracks_key = ("segment", "tracks")
         writer.clear(tracks_key)
-        writer.row_counts["segment.tracks"] = 0
-        for month, table in tracks_month_tables(events, users, salt=seed):
-            writer.write_arrow(tracks_key, table, month)
+        writer.row_counts["segment.tracks"] = write_tracks(
+            spill, usage.users, writer.table_dir(tracks_key), salt=seed
+        )
         bar.done()
 
         bar.stage("truth and manifest")
-        truth = _truth_table(accounts, stripe, collector.user_counts, cutoff)
+        truth = _truth_table(accounts, stripe, usage.user_counts, cutoff)
         writer.write_file(Path(TRUTH_DIR) / "accounts.csv", truth)
     finally:
         writer.close()
+        spill.close()
 
     missing = [f"{s}.{t}" for s, t in TABLES if f"{s}.{t}" not in writer.row_counts]
     if missing:
@@ -321,6 +331,50 @@ def generate(config: GeneratorConfig, landing_dir: Path, progress: bool = False)
     bar.done()
     bar.close()
     return manifest
+
+
+@dataclass
+class _Usage:
+    users: Users
+    user_counts: dict[int, int]
+
+
+def _generate_usage(
+    config: GeneratorConfig, customers: list[Account], spill: TracksSpill,
+    log: defects.DefectLog, bar: _Progress,
+) -> _Usage:
+    """Users and events of every customer, a batch of accounts at a time, spilled to disk.
+
+    Each account draws from its own random stream and each batch's delivery
+    times and tracks defects from the batch's own, so the output does not
+    depend on anything but the config. Defect counts are rounded per batch.
+    """
+    seed, cutoff = config.seed, config.cutoff
+    product_numbers = {a.idx: a.product_number for a in customers}
+    batches: list[Users] = []
+    user_counts: dict[int, int] = {}
+    offset = 0
+    accounts = bar.each(customers, "usage", len(customers))
+    for number in range(-(-len(customers) // ACCOUNTS_PER_BATCH)):
+        collector = UsageCollector()
+        for account in itertools.islice(accounts, ACCOUNTS_PER_BATCH):
+            usage = account_usage(stage_rng(seed, STREAM_USAGE, account.idx), account, cutoff,
+                                  config.event_intensity)
+            if usage is not None:
+                collector.add(account, usage)
+        users, events = collector.finish(stage_rng(seed, STREAM_USAGE, 1 << 30, number), cutoff)
+        events, users = defects.inject_tracks_defects(
+            stage_rng(seed, STREAM_DEFECTS, 1 << 30, number), events, users,
+            collector.users_per_account, product_numbers, cutoff,
+            duplicate_rate=config.duplicate_rate, late_event_rate=config.late_event_rate,
+            unknown_user_rate=config.unknown_user_rate,
+            malformed_timestamp_rate=config.malformed_timestamp_rate, log=log,
+        )
+        spill.add(events, user_offset=offset)
+        offset += users.user_id.shape[0]
+        batches.append(users)
+        user_counts.update(collector.user_counts)
+    return _Usage(Users.concat(batches), user_counts)
 
 
 def _trial_outcome(main: SubscriptionPlan, cutoff: int) -> str | None:

@@ -8,8 +8,9 @@ session of ``1 + Poisson`` events, and the events of all sessions are laid out
 with ``np.repeat`` and cumulative gaps: no Python loop per user or event.
 
 Events stay numeric (user index, event code, epoch seconds, small deltas) until
-a month file is written; ids are derived from the event's key by hashing, so an
-exact duplicate row shares its original's id for free.
+a day's Parquet file is written (``tracks.py``); ids are derived from the
+event's key by hashing, so an exact duplicate row shares its original's id for
+free.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from .accounts import CHURNER, DOWNGRADER, EXPANDER, HEALTHY, STALLED, TRIAL_EXPIRED, Account
 from .common import DAY, MINUTE, format_timestamps, hashed_uuids, working_time
@@ -110,6 +110,14 @@ class Users:
     account: np.ndarray  # int32 account index
     first_seen: np.ndarray  # int64
     grouped: np.ndarray  # bool: has a groups row
+
+    @staticmethod
+    def concat(parts: list[Users]) -> Users:
+        if not parts:
+            return Users(np.zeros(0, dtype="S1"), np.zeros(0, np.int32),
+                         np.zeros(0, np.int64), np.zeros(0, dtype=bool))
+        return Users(*(np.concatenate([getattr(p, f) for p in parts])
+                       for f in Users.__dataclass_fields__))
 
 
 def _day_factors(
@@ -310,6 +318,7 @@ class UsageCollector:
         self._offset += n
 
     def finish(self, rng: np.random.Generator, cutoff: int) -> tuple[Users, Events]:
+        """The collected users and events, with user indexes and keys local to this batch."""
         users = Users(
             user_id=np.array(self._user_ids, dtype="S"),
             account=_cat(self._user_account, np.int32),
@@ -342,7 +351,7 @@ def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
 MALFORMED_KINDS = 4
 
 
-def _malformed_text(ts: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+def malformed_text(ts: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     """Unparseable timestamp text derived from the real instant (``S20``)."""
     valid = format_timestamps(ts)
     out = np.empty(ts.shape[0], dtype="S20")
@@ -357,40 +366,6 @@ def _malformed_text(ts: np.ndarray, kinds: np.ndarray) -> np.ndarray:
         else:
             out[i] = f"{text[:4]}-13{text[7:]}".encode()  # month 13
     return out
-
-
-def tracks_month_tables(events: Events, users: Users, salt: int):
-    """Yield (``YYYY-MM``, Arrow table) per month of ``received_at``, rows in load order."""
-    from .writer import TABLES
-
-    received = events.ts + events.received
-    month_keys = received.astype("datetime64[s]").astype("datetime64[M]")
-    order = np.lexsort((events.key, received, month_keys))
-    sorted_months = month_keys[order]
-    boundaries = np.flatnonzero(sorted_months[1:] != sorted_months[:-1]) + 1
-    names = [name for name, _ in TABLES[("segment", "tracks")]]
-    anonymous = hashed_uuids(np.arange(users.user_id.shape[0]), salt + 1)
-    for chunk in np.split(order, boundaries):
-        if chunk.shape[0] == 0:
-            continue
-        part = events.take(chunk)
-        label = str(month_keys[chunk[0]])
-        stamp = format_timestamps(part.ts)
-        broken = np.flatnonzero(part.malformed)
-        if broken.shape[0]:
-            stamp[broken] = _malformed_text(part.ts[broken], part.malformed[broken])
-        columns = [
-            hashed_uuids(part.key, salt),
-            anonymous[part.user],
-            users.user_id[part.user],
-            EVENT_NAMES[part.code],
-            EVENT_TEXTS[part.code],
-            stamp,
-            format_timestamps(part.ts + part.sent),
-            format_timestamps(part.ts + part.received),
-        ]
-        arrays = [pa.array(c).cast(pa.string()) for c in columns]
-        yield label, pa.Table.from_arrays(arrays, names=names)
 
 
 def groups_columns(

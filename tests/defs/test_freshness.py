@@ -268,7 +268,8 @@ def test_checks_pass_on_a_fresh_warehouse_and_the_mart_agrees(built_warehouse, w
 
 def test_mart_reports_the_loader_audit(built_warehouse):
     mart = _mart_rows(built_warehouse.duckdb_path)
-    landed = list((built_warehouse.landing_dir / "segment" / "tracks").glob("*.csv"))
+    tracks_dir = built_warehouse.landing_dir / "segment" / "tracks"
+    landed = list(tracks_dir.glob("event_date=*/*.parquet"))
     [(quarantined, last_loaded)] = built_warehouse.query(
         """
         select

@@ -46,12 +46,16 @@ def test_daily_schedule_runs_the_whole_build_at_six_utc(defs):
     with dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2026, 12, 4, 6, tzinfo=dt.UTC),
         resources=defs.resources,
+        # A partitioned run request is resolved against the job's partitions.
+        repository_def=defs.get_repository_def(),
     ) as context:
         [request] = schedule.evaluate_tick(context).run_requests
     assert request.job_name in (None, "build_warehouse")
     # The as-of date dbt will build for, from the run's resources, not the tick.
     assert request.tags["cs/trigger"] == "schedule"
     assert request.tags["cs/as_of_date"] == "2026-06-30"
+    # The day's product events: the last full day before the as-of date.
+    assert request.partition_key == "2026-06-29"
 
 
 def test_sensor_starts_one_run_per_new_delivery(defs, landing):

@@ -1,9 +1,9 @@
 """Tests of the demo data generator: determinism, the landing contract, defects, behaviour.
 
-The generated CSVs are read back with DuckDB, as the loader will read them, so
-these tests check the files rather than the generator's internals. Runs are
-small (tens to a few hundred accounts) and shared between tests through
-module-scoped fixtures.
+The generated files (CSV, and Parquet per received day for ``segment.tracks``)
+are read back with DuckDB, as the loader will read them, so these tests check
+the files rather than the generator's internals. Runs are small (tens to a few
+hundred accounts) and shared between tests through module-scoped fixtures.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import json
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from orchestration.demo_data import GeneratorConfig, generate
+from orchestration.demo_data import generator as generator_module
 from orchestration.demo_data.__main__ import main as cli_main
 from orchestration.demo_data.writer import TABLES
 from orchestration.settings import GENERATION_MANIFEST, PROJECT_DIR
@@ -47,12 +49,15 @@ def connect(landing: Path) -> duckdb.DuckDBPyConnection:
     Read once per landing folder and shared by the tests that look at it.
     """
     con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
     for source, table in contracts():
-        pattern = str(landing / source / table / "*.csv")
-        con.execute(
-            f"create table {source}_{table} as select * from "
-            f"read_csv('{pattern}', header = true, all_varchar = true)"
-        )
+        if (source, table) == ("segment", "tracks"):
+            pattern = str(landing / source / table / "event_date=*" / "*.parquet")
+            reader = f"read_parquet('{pattern}', hive_partitioning = false)"
+        else:
+            pattern = str(landing / source / table / "*.csv")
+            reader = f"read_csv('{pattern}', header = true, all_varchar = true)"
+        con.execute(f"create table {source}_{table} as select * from {reader}")
     con.execute(
         f"create table truth as select * from "
         f"read_csv('{landing / '_truth' / 'accounts.csv'}', header = true, all_varchar = true)"
@@ -122,10 +127,33 @@ def test_another_seed_gives_different_files(small, tmp_path):
 def test_rerun_replaces_previous_output(tmp_path):
     generate(dataclasses.replace(SMALL, months=12), tmp_path)
     generate(dataclasses.replace(SMALL, accounts=20, months=3), tmp_path)
-    months = sorted(p.stem for p in (tmp_path / "segment" / "tracks").glob("*.csv"))
-    assert months == ["2025-03", "2025-04", "2025-05"]
+    days = sorted(p.name for p in (tmp_path / "segment" / "tracks").iterdir())
+    assert days[0] >= "event_date=2025-03-01" and days[-1] <= "event_date=2025-05-31"
     manifest = json.loads((tmp_path / GENERATION_MANIFEST).read_text())
     assert manifest["accounts"] == 20
+    # The scratch folder of the numeric events does not outlive the run.
+    assert not (tmp_path / generator_module.SPILL_DIR).exists()
+
+
+def test_batches_of_accounts_keep_ids_unique_and_defects_in_proportion(tmp_path, monkeypatch):
+    # Four batches instead of one: keys and user numbers must not collide.
+    monkeypatch.setattr(generator_module, "ACCOUNTS_PER_BATCH", 40)
+    config = dataclasses.replace(SMALL, seed=11, accounts=150, duplicate_rate=RAISED,
+                                 unknown_user_rate=RAISED)
+    manifest = generate(config, tmp_path)
+    con = connect(tmp_path)
+    total = scalar(con, "select count(*) from segment_tracks")
+    distinct_rows = scalar(con, "select count(*) from (select distinct * from segment_tracks)")
+    distinct_ids = scalar(con, "select count(distinct id) from segment_tracks")
+    # Only the injected duplicates share an id, and they share the whole row.
+    assert distinct_ids == distinct_rows == total - manifest["defects"]["duplicate_rows"][
+        "segment.tracks"]
+    assert _near(total - distinct_rows, RAISED * distinct_rows)
+    anonymous = scalar(con, "select count(*) from (select user_id from segment_tracks "
+                            "group by 1 having count(distinct anonymous_id) > 1)")
+    assert anonymous == 0
+    assert scalar(con, "select count(distinct user_id) from segment_groups") == scalar(
+        con, "select count(*) from segment_groups")
 
 
 # The landing contract -------------------------------------------------------
@@ -134,13 +162,18 @@ def test_every_contract_table_is_written_with_exactly_its_columns(small):
     landing, _ = small
     for (source, table), columns in contracts().items():
         folder = landing / source / table
-        files = sorted(folder.glob("*.csv"))
-        assert files, f"{source}.{table}: no file"
-        if (source, table) == ("segment", "tracks"):
-            assert all(len(f.stem) == 7 and f.stem[4] == "-" for f in files)
-        else:
-            assert [f.name for f in files] == ["part-0000.csv"]
         expected = [c["name"] for c in columns]
+        if (source, table) == ("segment", "tracks"):
+            files = sorted(folder.glob("*/*"))
+            assert files, f"{source}.{table}: no file"
+            for path in files:
+                assert path.name == "part-0000.parquet"
+                day = path.parent.name.removeprefix("event_date=")
+                assert dt.date.fromisoformat(day) < AS_OF
+                assert pq.read_schema(path).names == expected, path
+            continue
+        files = sorted(folder.glob("*.csv"))
+        assert [f.name for f in files] == ["part-0000.csv"]
         for path in files:
             with path.open(encoding="utf-8") as handle:
                 header = handle.readline().rstrip("\n").split(",")
@@ -228,15 +261,32 @@ def test_nothing_happens_after_the_cutoff(small):
                            f"where try_cast({column} as timestamptz) >= {cutoff}") == 0
 
 
-def test_tracks_files_follow_received_month(small):
+def test_tracks_files_follow_the_received_day(small):
     landing, _ = small
     con = connect(landing)
-    for path in (landing / "segment" / "tracks").glob("*.csv"):
-        months = con.execute(
-            f"select distinct strftime(received_at::timestamptz at time zone 'UTC', '%Y-%m') "
-            f"from read_csv('{path}', header = true, all_varchar = true)"
+    files = sorted((landing / "segment" / "tracks").glob("event_date=*/*.parquet"))
+    assert len(files) > 300
+    for path in files:
+        days = con.execute(
+            f"select distinct strftime(received_at at time zone 'UTC', '%Y-%m-%d') "
+            f"from read_parquet('{path}', hive_partitioning = false)"
         ).fetchall()
-        assert months == [(path.stem,)]
+        assert days == [(path.parent.name.removeprefix("event_date="),)]
+
+
+def test_late_events_land_in_a_later_days_file(defective):
+    landing, manifest = defective
+    con = connect(landing)
+    # A late event's folder is the day it arrived, one to five days after it happened.
+    late = con.execute("""
+        select distinct
+            date_diff('day', try_cast(timestamp as timestamptz)::date,
+                      (received_at at time zone 'UTC')::date)
+        from (select distinct * from segment_tracks)
+        where received_at - try_cast(timestamp as timestamptz) >= interval 1 day
+    """).fetchall()
+    assert {d for (d,) in late} <= {1, 2, 3, 4, 5} and len(late) >= 3
+    assert manifest["defects"]["late_events"]["segment.tracks"] > 0
 
 
 def test_subscription_versions_are_contiguous(small):
