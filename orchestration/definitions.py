@@ -11,7 +11,7 @@ from orchestration.defs.crm import CrmResource, build_crm_assets, build_crm_chec
 from orchestration.defs.dbt import DBT_PROJECT, build_dbt_assets, dbt_executable
 from orchestration.defs.expectations import build_gx_checks
 from orchestration.defs.freshness import build_source_freshness_checks
-from orchestration.defs.raw import build_raw_assets
+from orchestration.defs.raw import build_raw_assets, loader_table_specs
 from orchestration.defs.schedules import build_schedules_and_sensors
 from orchestration.resources import WarehouseResource
 from orchestration.settings import load_settings
@@ -43,7 +43,12 @@ def build_definitions(
     crm = crm or CrmResource.for_warehouse(settings, Path(warehouse.duckdb_path))
     schedules, sensors = build_schedules_and_sensors(build_warehouse_job)
     return dg.Definitions(
-        assets=[*build_raw_assets(warehouse), build_dbt_assets(), *build_crm_assets()],
+        assets=[
+            *build_raw_assets(warehouse),
+            *loader_table_specs(),
+            build_dbt_assets(),
+            *build_crm_assets(),
+        ],
         asset_checks=[
             *build_crm_checks(),
             *build_gx_checks(),

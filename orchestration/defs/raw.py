@@ -30,6 +30,8 @@ import dagster as dg
 
 from orchestration.ingest.contracts import SourceContract, TableContract, load_contracts
 from orchestration.ingest.loader import (
+    AUDIT_TABLE,
+    QUARANTINE_TABLE,
     FileLoadResult,
     SourceLoadReport,
     landing_files,
@@ -264,6 +266,30 @@ def build_partitioned_table_asset(
         _fail_on_broken_files([report])
 
     return _load
+
+
+def loader_table_specs() -> list[dg.AssetSpec]:
+    """The loader's audit and quarantine tables, which every raw asset writes.
+
+    They are declared, not materialized: no single asset owns them (each load
+    step appends its own rows in the transaction that writes the raw rows).
+    Declaring them puts them in the raw group next to their writers, where
+    ``fct_source_health`` reads them, instead of dbt's ungrouped source stubs.
+    """
+    described = {
+        AUDIT_TABLE: "One row per attempt to load a landing file, written by the loader.",
+        QUARANTINE_TABLE: "One row per rejected landing row, with the file, line and reason.",
+    }
+    return [
+        dg.AssetSpec(
+            key=dg.AssetKey(relation.split(".")),
+            group_name=RAW_GROUP,
+            owners=RAW_OWNERS,
+            description=description,
+            kinds={"duckdb"},
+        )
+        for relation, description in described.items()
+    ]
 
 
 def build_raw_assets(warehouse: WarehouseResource | None = None) -> list[dg.AssetsDefinition]:

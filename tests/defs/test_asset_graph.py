@@ -24,7 +24,7 @@ def graph_listing(defs: dg.Definitions) -> list[str]:
     for key in sorted(graph.get_all_asset_keys()):
         node = graph.get(key)
         if not node.is_materializable:
-            lines.append(f"external {key.to_user_string()}")
+            lines.append(f"external {key.to_user_string()} group={node.group_name}")
             continue
         owners = ",".join(sorted(node.owners)) or "-"
         parents = ",".join(sorted(p.to_user_string() for p in node.parent_keys)) or "-"
