@@ -146,30 +146,21 @@ user_days as (
 
 ),
 
--- Distinct users cannot be summed over days: each user-day is joined to the
--- 28 grid days whose window contains it, then counted once per window.
-user_windows as (
+-- Distinct users over a window cannot be summed from daily counts, and
+-- joining every grid day to every user-day of its window grows with days
+-- times users. Instead each user-day opens a span of the days whose window
+-- contains it, closed early by the user's next active day, so one user's spans
+-- never overlap: the active users on a day are the spans open on it, a running
+-- sum of +1 at each span's start and -1 at its end. Linear in user-days.
+user_day_spans as (
 
     select
-        account_days.account_id,
-        account_days.date_day,
-        count(
-            distinct case
-                when
-                    user_days.event_date
-                    > cast({{ dbt.dateadd('day', -7, 'account_days.date_day') }} as date)
-                    then user_days.user_id
-            end
-        ) as active_users_7d,
-        count(distinct user_days.user_id) as active_users_28d
-    from account_days
-    inner join user_days
-        on
-            account_days.account_id = user_days.account_id
-            and account_days.date_day >= user_days.event_date
-            and user_days.event_date
-            > cast({{ dbt.dateadd('day', -28, 'account_days.date_day') }} as date)
-    group by account_days.account_id, account_days.date_day
+        account_id,
+        event_date as span_start,
+        lead(event_date) over (
+            partition by account_id, user_id order by event_date
+        ) as next_active_date
+    from user_days
 
 ),
 
@@ -184,20 +175,17 @@ feature_days as (
 
 ),
 
-feature_windows as (
+-- The same spans per key feature: a feature counts on the days whose 28-day
+-- window holds at least one of its events.
+feature_day_spans as (
 
     select
-        account_days.account_id,
-        account_days.date_day,
-        count(distinct feature_days.event_name) as key_features_used_28d
-    from account_days
-    inner join feature_days
-        on
-            account_days.account_id = feature_days.account_id
-            and account_days.date_day >= feature_days.event_date
-            and feature_days.event_date
-            > cast({{ dbt.dateadd('day', -28, 'account_days.date_day') }} as date)
-    group by account_days.account_id, account_days.date_day
+        account_id,
+        event_date as span_start,
+        lead(event_date) over (
+            partition by account_id, event_name order by event_date
+        ) as next_used_date
+    from feature_days
 
 ),
 
@@ -224,19 +212,138 @@ step_first_dates as (
 
 ),
 
-onboarding_progress as (
+-- Every change a day brings to the running counts: spans opening and
+-- closing, milestones reached. A span ends on the earlier of the next active
+-- day (where the next span takes over) and the day its window no longer
+-- holds the event.
+span_edges as (
 
     select
-        account_days.account_id,
-        account_days.date_day,
-        count(*) as onboarding_steps_completed,
-        max(step_first_dates.reached_date) as last_step_reached_date
-    from account_days
-    inner join step_first_dates
+        account_id,
+        span_start as date_day,
+        1 as users_7d_delta,
+        1 as users_28d_delta,
+        0 as features_28d_delta,
+        0 as steps_delta,
+        cast(null as date) as step_reached_date
+    from user_day_spans
+
+    union all
+
+    select
+        account_id,
+        case
+            when next_active_date < {{ dbt.dateadd('day', 7, 'span_start') }}
+                then next_active_date
+            else cast({{ dbt.dateadd('day', 7, 'span_start') }} as date)
+        end as date_day,
+        -1 as users_7d_delta,
+        0 as users_28d_delta,
+        0 as features_28d_delta,
+        0 as steps_delta,
+        cast(null as date) as step_reached_date
+    from user_day_spans
+
+    union all
+
+    select
+        account_id,
+        case
+            when next_active_date < {{ dbt.dateadd('day', 28, 'span_start') }}
+                then next_active_date
+            else cast({{ dbt.dateadd('day', 28, 'span_start') }} as date)
+        end as date_day,
+        0 as users_7d_delta,
+        -1 as users_28d_delta,
+        0 as features_28d_delta,
+        0 as steps_delta,
+        cast(null as date) as step_reached_date
+    from user_day_spans
+
+    union all
+
+    select
+        account_id,
+        span_start as date_day,
+        0 as users_7d_delta,
+        0 as users_28d_delta,
+        1 as features_28d_delta,
+        0 as steps_delta,
+        cast(null as date) as step_reached_date
+    from feature_day_spans
+
+    union all
+
+    select
+        account_id,
+        case
+            when next_used_date < {{ dbt.dateadd('day', 28, 'span_start') }}
+                then next_used_date
+            else cast({{ dbt.dateadd('day', 28, 'span_start') }} as date)
+        end as date_day,
+        0 as users_7d_delta,
+        0 as users_28d_delta,
+        -1 as features_28d_delta,
+        0 as steps_delta,
+        cast(null as date) as step_reached_date
+    from feature_day_spans
+
+    union all
+
+    select
+        account_id,
+        reached_date as date_day,
+        0 as users_7d_delta,
+        0 as users_28d_delta,
+        0 as features_28d_delta,
+        1 as steps_delta,
+        reached_date as step_reached_date
+    from step_first_dates
+
+),
+
+daily_edges as (
+
+    select
+        account_id,
+        date_day,
+        sum(users_7d_delta) as users_7d_delta,
+        sum(users_28d_delta) as users_28d_delta,
+        sum(features_28d_delta) as features_28d_delta,
+        sum(steps_delta) as steps_delta,
+        max(step_reached_date) as step_reached_date
+    from span_edges
+    group by account_id, date_day
+
+),
+
+-- Edges after the grid's last day are never reached; every edge is on or
+-- after the account's first event, where its grid starts.
+running_counts as (
+
+    select
+        rolling.account_id,
+        rolling.date_day,
+        sum(coalesce(daily_edges.users_7d_delta, 0)) over account_to_date
+            as active_users_7d,
+        sum(coalesce(daily_edges.users_28d_delta, 0)) over account_to_date
+            as active_users_28d,
+        sum(coalesce(daily_edges.features_28d_delta, 0)) over account_to_date
+            as key_features_used_28d,
+        sum(coalesce(daily_edges.steps_delta, 0)) over account_to_date
+            as onboarding_steps_completed,
+        max(daily_edges.step_reached_date) over account_to_date
+            as last_step_reached_date
+    from rolling
+    left join daily_edges
         on
-            account_days.account_id = step_first_dates.account_id
-            and account_days.date_day >= step_first_dates.reached_date
-    group by account_days.account_id, account_days.date_day
+            rolling.account_id = daily_edges.account_id
+            and rolling.date_day = daily_edges.date_day
+    window account_to_date as (
+        partition by rolling.account_id
+        order by rolling.date_day
+        rows between unbounded preceding and current row
+    )
 
 ),
 
@@ -252,38 +359,31 @@ final as (
         rolling.events_prev_7d,
         cast(rolling.events_7d as double) / nullif(rolling.events_prev_7d, 0) - 1
             as usage_change_wow,
-        coalesce(user_windows.active_users_7d, 0) as active_users_7d,
-        coalesce(user_windows.active_users_28d, 0) as active_users_28d,
-        coalesce(feature_windows.key_features_used_28d, 0) as key_features_used_28d,
-        cast(coalesce(feature_windows.key_features_used_28d, 0) as double)
+        cast(running_counts.active_users_7d as {{ dbt.type_bigint() }}) as active_users_7d,
+        cast(running_counts.active_users_28d as {{ dbt.type_bigint() }}) as active_users_28d,
+        cast(running_counts.key_features_used_28d as {{ dbt.type_bigint() }})
+            as key_features_used_28d,
+        cast(running_counts.key_features_used_28d as double)
         / nullif(feature_counts.key_feature_count, 0) as key_feature_adoption,
         case
             when first_key_events.first_key_event_date <= rolling.date_day
                 then first_key_events.first_key_event_date
         end as first_key_event_date,
-        coalesce(onboarding_progress.onboarding_steps_completed, 0)
+        cast(running_counts.onboarding_steps_completed as {{ dbt.type_bigint() }})
             as onboarding_steps_completed,
         case
-            when onboarding_progress.onboarding_steps_completed = step_counts.onboarding_step_count
-                then onboarding_progress.last_step_reached_date
+            when running_counts.onboarding_steps_completed = step_counts.onboarding_step_count
+                then running_counts.last_step_reached_date
         end as onboarding_completed_date
     from rolling
     cross join feature_counts
     cross join step_counts
-    left join user_windows
+    inner join running_counts
         on
-            rolling.account_id = user_windows.account_id
-            and rolling.date_day = user_windows.date_day
-    left join feature_windows
-        on
-            rolling.account_id = feature_windows.account_id
-            and rolling.date_day = feature_windows.date_day
+            rolling.account_id = running_counts.account_id
+            and rolling.date_day = running_counts.date_day
     left join first_key_events
         on rolling.account_id = first_key_events.account_id
-    left join onboarding_progress
-        on
-            rolling.account_id = onboarding_progress.account_id
-            and rolling.date_day = onboarding_progress.date_day
 
 )
 
