@@ -85,7 +85,11 @@ def stage_counts(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def stage_gx(args: argparse.Namespace) -> dict[str, Any]:
-    """Every batch of every GX suite, as the Dagster checks run them."""
+    """Every batch of every GX suite, validated as the Dagster checks do.
+
+    Data Docs are rendered once, after the last batch; the Dagster job renders
+    them once per suite step, so this stage is a little cheaper than the job.
+    """
     from orchestration.quality.gx_suites import load_suites, run_batches
 
     settings = load_settings()
