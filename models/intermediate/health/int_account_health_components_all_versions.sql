@@ -83,125 +83,169 @@ onboarding_totals as (
 
 ),
 
-facts_by_version as (
+-- The components, in the order they are added up, and why each is left out
+-- when it has no value.
+component_names as (
 
     select
-        paying_days.account_id,
-        paying_days.date_day,
-        paying_days.segment,
-        paying_days.days_since_contract_start,
-        paying_days.usage_change_wow,
-        paying_days.key_feature_adoption,
-        paying_days.key_features_used_28d,
-        paying_days.open_urgent_high_tickets,
-        paying_days.urgent_tickets_30d,
-        paying_days.latest_nps_score,
-        paying_days.latest_nps_date,
-        paying_days.csat_score_90d,
-        paying_days.onboarding_steps_completed,
-        paying_days.seat_utilisation,
-        paying_days.engagements_30d,
-        version_ranges.config_version,
-        version_ranges.nps_lookback_days,
-        version_ranges.onboarding_window_days,
-        coalesce(onboarding_expectations.expected_steps, 0) as expected_onboarding_steps,
-        coalesce(onboarding_totals.total_steps, 0) as total_onboarding_steps,
-        coalesce(
-            paying_days.date_day >= version_ranges.valid_from_date
-            and (
-                version_ranges.valid_to_date is null
-                or paying_days.date_day < version_ranges.valid_to_date
-            ),
-            false
-        ) as is_version_in_effect
-    from paying_days
-    cross join version_ranges
-    left join onboarding_totals
-        on version_ranges.config_version = onboarding_totals.config_version
-    left join onboarding_expectations
-        on
-            version_ranges.config_version = onboarding_expectations.config_version
-            and paying_days.days_since_contract_start >= onboarding_expectations.from_day
-            and (
-                onboarding_expectations.to_day is null
-                or paying_days.days_since_contract_start < onboarding_expectations.to_day
-            )
+        'usage_trend' as component,
+        'no product events in the previous 7 days' as no_data_reason
+
+    union all
+
+    select
+        'key_feature_adoption' as component,
+        'no key-feature data' as no_data_reason
+
+    union all
+
+    select
+        'support_load' as component,
+        'no support data' as no_data_reason
+
+    union all
+
+    select
+        'sentiment' as component,
+        'no recent NPS or CSAT answer' as no_data_reason
+
+    union all
+
+    select
+        'onboarding' as component,
+        'onboarding complete after the onboarding window' as no_data_reason
+
+    union all
+
+    select
+        'seat_utilisation' as component,
+        'no contracted seats' as no_data_reason
+
+    union all
+
+    select
+        'engagement' as component,
+        'no CRM engagement data' as no_data_reason
 
 ),
 
--- One row per component: its raw value (rounded to 4 decimals so a band edge
--- such as -0.30 is not missed by floating-point noise), the words the reason
--- shows, and why it is left out when it has no value.
-component_values as (
+-- Each component's weight as a column, so that the weights of the components
+-- with data are summed on one row per account-day and version (below) rather
+-- than by a window over the seven component rows.
+segment_weights as (
+
+    select
+        config_version,
+        segment,
+        max(case when component = 'usage_trend' then weight end) as usage_trend_weight,
+        max(case when component = 'key_feature_adoption' then weight end)
+            as key_feature_adoption_weight,
+        max(case when component = 'support_load' then weight end) as support_load_weight,
+        max(case when component = 'sentiment' then weight end) as sentiment_weight,
+        max(case when component = 'onboarding' then weight end) as onboarding_weight,
+        max(case when component = 'seat_utilisation' then weight end)
+            as seat_utilisation_weight,
+        max(case when component = 'engagement' then weight end) as engagement_weight
+    from component_weights
+    group by config_version, segment
+
+),
+
+-- The five components that read the day alone: their values (rounded to 4
+-- decimals so that a band edge such as -0.30 is not missed by floating-point
+-- noise) and the words the reason shows, built once per day rather than once
+-- per version.
+day_components as (
 
     select
         account_id,
         date_day,
         segment,
-        config_version,
-        is_version_in_effect,
-        'usage_trend' as component,
-        round(usage_change_wow, 4) as raw_value,
+        days_since_contract_start,
+        latest_nps_score,
+        latest_nps_date,
+        csat_score_90d,
+        onboarding_steps_completed,
+        round(usage_change_wow, 4) as usage_trend_value,
         {{ dbt.concat([
             "'usage '",
             "case when usage_change_wow >= 0 then '+' else '' end",
             "cast(cast(round(usage_change_wow * 100) as " ~ dbt.type_int() ~ ") as "
                 ~ dbt.type_string() ~ ")",
             "'% WoW'",
-        ]) }} as raw_value_text,
-        'no product events in the previous 7 days' as no_data_reason
-    from facts_by_version
-
-    union all
-
-    select
-        account_id,
-        date_day,
-        segment,
-        config_version,
-        is_version_in_effect,
-        'key_feature_adoption' as component,
-        round(key_feature_adoption, 4) as raw_value,
+        ]) }} as usage_trend_text,
+        round(key_feature_adoption, 4) as key_feature_adoption_value,
         {{ dbt.concat([
             "cast(coalesce(key_features_used_28d, 0) as " ~ dbt.type_string() ~ ")",
             "' key features used in 28d'",
-        ]) }} as raw_value_text,
-        'no key-feature data' as no_data_reason
-    from facts_by_version
-
-    union all
-
-    select
-        account_id,
-        date_day,
-        segment,
-        config_version,
-        is_version_in_effect,
-        'support_load' as component,
+        ]) }} as key_feature_adoption_text,
         case
             when open_urgent_high_tickets is not null or urgent_tickets_30d is not null
                 then coalesce(open_urgent_high_tickets, 0) + coalesce(urgent_tickets_30d, 0)
-        end as raw_value,
+        end as support_load_value,
         {{ dbt.concat([
             "cast(coalesce(open_urgent_high_tickets, 0) as " ~ dbt.type_string() ~ ")",
             "' urgent/high tickets open, '",
             "cast(coalesce(urgent_tickets_30d, 0) as " ~ dbt.type_string() ~ ")",
             "' urgent in 30d'",
-        ]) }} as raw_value_text,
-        'no support data' as no_data_reason
-    from facts_by_version
+        ]) }} as support_load_text,
+        round(seat_utilisation, 4) as seat_utilisation_value,
+        {{ dbt.concat([
+            "'seats '",
+            "cast(cast(round(seat_utilisation * 100) as " ~ dbt.type_int() ~ ") as "
+                ~ dbt.type_string() ~ ")",
+            "'% used'",
+        ]) }} as seat_utilisation_text,
+        engagements_30d as engagement_value,
+        {{ dbt.concat([
+            "cast(engagements_30d as " ~ dbt.type_string() ~ ")",
+            "' CRM touches in 30d'",
+        ]) }} as engagement_text
+    from paying_days
 
-    union all
+),
 
-    -- A recent NPS answer (0-10) wins; otherwise the 90-day CSAT average
-    -- (1-5) is put on the same 0-10 scale: (csat - 1) * 2.5.
+facts_by_version as (
+
     select
-        account_id,
-        date_day,
-        segment,
-        config_version,
-        is_version_in_effect,
-        'sentiment' as component,
+        day_components.*,
+        version_ranges.config_version,
+        version_ranges.nps_lookback_days,
+        version_ranges.onboarding_window_days,
+        coalesce(onboarding_expectations.expected_steps, 0) as expected_onboarding_steps,
+        coalesce(onboarding_totals.total_steps, 0) as total_onboarding_steps,
+        coalesce(
+            day_components.date_day >= version_ranges.valid_from_date
+            and (
+                version_ranges.valid_to_date is null
+                or day_components.date_day < version_ranges.valid_to_date
+            ),
+            false
+        ) as is_version_in_effect
+    from day_components
+    cross join version_ranges
+    left join onboarding_totals
+        on version_ranges.config_version = onboarding_totals.config_version
+    left join onboarding_expectations
+        on
+            version_ranges.config_version = onboarding_expectations.config_version
+            and day_components.days_since_contract_start >= onboarding_expectations.from_day
+            and (
+                onboarding_expectations.to_day is null
+                or day_components.days_since_contract_start < onboarding_expectations.to_day
+            )
+
+),
+
+-- The two components that depend on the version. A recent NPS answer (0-10)
+-- wins; otherwise the 90-day CSAT average (1-5) is put on the same 0-10
+-- scale: (csat - 1) * 2.5. Onboarding is milestones reached minus milestones
+-- expected by this day (0 or more is on track), counted during the
+-- onboarding window, then only while onboarding is incomplete.
+version_components as (
+
+    select
+        *,
         case
             when
                 latest_nps_score is not null
@@ -210,7 +254,7 @@ component_values as (
                 then latest_nps_score
             when csat_score_90d is not null
                 then round((csat_score_90d - 1) * 2.5, 4)
-        end as raw_value,
+        end as sentiment_value,
         case
             when
                 latest_nps_score is not null
@@ -225,73 +269,120 @@ component_values as (
                     "'CSAT '",
                     "cast(round(csat_score_90d, 1) as " ~ dbt.type_string() ~ ")",
                 ]) }}
-        end as raw_value_text,
-        'no recent NPS or CSAT answer' as no_data_reason
-    from facts_by_version
-
-    union all
-
-    -- Milestones reached minus milestones expected by this day (0 or more is
-    -- on track). Counts during the onboarding window, then only while
-    -- onboarding is incomplete.
-    select
-        account_id,
-        date_day,
-        segment,
-        config_version,
-        is_version_in_effect,
-        'onboarding' as component,
+        end as sentiment_text,
         case
             when
                 days_since_contract_start < onboarding_window_days
                 or coalesce(onboarding_steps_completed, 0) < total_onboarding_steps
                 then coalesce(onboarding_steps_completed, 0) - expected_onboarding_steps
-        end as raw_value,
+        end as onboarding_value,
         {{ dbt.concat([
             "'onboarding '",
             "cast(coalesce(onboarding_steps_completed, 0) as " ~ dbt.type_string() ~ ")",
             "' of '",
             "cast(expected_onboarding_steps as " ~ dbt.type_string() ~ ")",
             "' expected steps'",
-        ]) }} as raw_value_text,
-        'onboarding complete after the onboarding window' as no_data_reason
+        ]) }} as onboarding_text
     from facts_by_version
 
-    union all
+),
+
+-- Components without data are left out and the others' weights scaled up so
+-- that the weights used still sum to 1: the sum of the weights with data,
+-- added in the components' order.
+weighted_versions as (
 
     select
-        account_id,
-        date_day,
-        segment,
-        config_version,
-        is_version_in_effect,
-        'seat_utilisation' as component,
-        round(seat_utilisation, 4) as raw_value,
-        {{ dbt.concat([
-            "'seats '",
-            "cast(cast(round(seat_utilisation * 100) as " ~ dbt.type_int() ~ ") as "
-                ~ dbt.type_string() ~ ")",
-            "'% used'",
-        ]) }} as raw_value_text,
-        'no contracted seats' as no_data_reason
-    from facts_by_version
+        version_components.*,
+        segment_weights.usage_trend_weight,
+        segment_weights.key_feature_adoption_weight,
+        segment_weights.support_load_weight,
+        segment_weights.sentiment_weight,
+        segment_weights.onboarding_weight,
+        segment_weights.seat_utilisation_weight,
+        segment_weights.engagement_weight,
+        nullif(
+            coalesce(case
+                when version_components.usage_trend_value is not null
+                    then segment_weights.usage_trend_weight
+            end, 0)
+            + coalesce(case
+                when version_components.key_feature_adoption_value is not null
+                    then segment_weights.key_feature_adoption_weight
+            end, 0)
+            + coalesce(case
+                when version_components.support_load_value is not null
+                    then segment_weights.support_load_weight
+            end, 0)
+            + coalesce(case
+                when version_components.sentiment_value is not null
+                    then segment_weights.sentiment_weight
+            end, 0)
+            + coalesce(case
+                when version_components.onboarding_value is not null
+                    then segment_weights.onboarding_weight
+            end, 0)
+            + coalesce(case
+                when version_components.seat_utilisation_value is not null
+                    then segment_weights.seat_utilisation_weight
+            end, 0)
+            + coalesce(case
+                when version_components.engagement_value is not null
+                    then segment_weights.engagement_weight
+            end, 0),
+            0
+        ) as weight_with_data
+    from version_components
+    left join segment_weights
+        on
+            version_components.config_version = segment_weights.config_version
+            and version_components.segment = segment_weights.segment
 
-    union all
+),
+
+-- One row per component: its raw value, the words the reason shows and its
+-- weight. A cross join to the seven names streams, where a union of seven
+-- selects would hold every account-day and version in memory at once.
+component_values as (
 
     select
-        account_id,
-        date_day,
-        segment,
-        config_version,
-        is_version_in_effect,
-        'engagement' as component,
-        engagements_30d as raw_value,
-        {{ dbt.concat([
-            "cast(engagements_30d as " ~ dbt.type_string() ~ ")",
-            "' CRM touches in 30d'",
-        ]) }} as raw_value_text,
-        'no CRM engagement data' as no_data_reason
-    from facts_by_version
+        weighted_versions.account_id,
+        weighted_versions.date_day,
+        weighted_versions.segment,
+        weighted_versions.config_version,
+        weighted_versions.is_version_in_effect,
+        component_names.component,
+        case component_names.component
+            when 'usage_trend' then weighted_versions.usage_trend_value
+            when 'key_feature_adoption' then weighted_versions.key_feature_adoption_value
+            when 'support_load' then weighted_versions.support_load_value
+            when 'sentiment' then weighted_versions.sentiment_value
+            when 'onboarding' then weighted_versions.onboarding_value
+            when 'seat_utilisation' then weighted_versions.seat_utilisation_value
+            when 'engagement' then weighted_versions.engagement_value
+        end as raw_value,
+        case component_names.component
+            when 'usage_trend' then weighted_versions.usage_trend_text
+            when 'key_feature_adoption' then weighted_versions.key_feature_adoption_text
+            when 'support_load' then weighted_versions.support_load_text
+            when 'sentiment' then weighted_versions.sentiment_text
+            when 'onboarding' then weighted_versions.onboarding_text
+            when 'seat_utilisation' then weighted_versions.seat_utilisation_text
+            when 'engagement' then weighted_versions.engagement_text
+        end as raw_value_text,
+        component_names.no_data_reason,
+        case component_names.component
+            when 'usage_trend' then weighted_versions.usage_trend_weight
+            when 'key_feature_adoption' then weighted_versions.key_feature_adoption_weight
+            when 'support_load' then weighted_versions.support_load_weight
+            when 'sentiment' then weighted_versions.sentiment_weight
+            when 'onboarding' then weighted_versions.onboarding_weight
+            when 'seat_utilisation' then weighted_versions.seat_utilisation_weight
+            when 'engagement' then weighted_versions.engagement_weight
+        end as weight,
+        weighted_versions.weight_with_data
+    from weighted_versions
+    cross join component_names
 
 ),
 
@@ -301,14 +392,8 @@ scored_components as (
     select
         component_values.*,
         component_values.raw_value is not null as has_data,
-        component_weights.weight,
         component_thresholds.points
     from component_values
-    left join component_weights
-        on
-            component_values.config_version = component_weights.config_version
-            and component_values.segment = component_weights.segment
-            and component_values.component = component_weights.component
     left join component_thresholds
         on
             component_values.config_version = component_thresholds.config_version
@@ -325,17 +410,12 @@ scored_components as (
 
 ),
 
--- Components without data are left out and the others' weights scaled up so
--- that the weights used still sum to 1.
 renormalised as (
 
     select
         *,
         case
-            when has_data
-                then weight / nullif(sum(case when has_data then weight end) over (
-                    partition by account_id, date_day, config_version
-                ), 0)
+            when has_data then weight / weight_with_data
             else 0
         end as effective_weight
     from scored_components

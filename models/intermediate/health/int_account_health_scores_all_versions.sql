@@ -41,14 +41,24 @@ scores as (
         is_version_in_effect,
         segment,
         round(sum(contribution), 1) as health_score,
-        sum(case when has_data then 1 else 0 end) as components_with_data,
-        {{ dbt.listagg(
-            'case when not has_data then component end',
-            "', '",
-            'order by component',
-        ) }} as excluded_components
+        sum(case when has_data then 1 else 0 end) as components_with_data
     from components
     group by account_id, date_day, config_version, is_version_in_effect, segment
+
+),
+
+-- The components left out, listed apart from the sums: an ordered list is
+-- costly per group, and only the rows without data need one.
+exclusions as (
+
+    select
+        account_id,
+        date_day,
+        config_version,
+        {{ dbt.listagg('component', "', '", 'order by component') }} as excluded_components
+    from components
+    where not has_data
+    group by account_id, date_day, config_version
 
 ),
 
@@ -57,8 +67,14 @@ banded as (
 
     select
         scores.*,
+        exclusions.excluded_components,
         band_ranges.health_band
     from scores
+    left join exclusions
+        on
+            scores.account_id = exclusions.account_id
+            and scores.date_day = exclusions.date_day
+            and scores.config_version = exclusions.config_version
     left join band_ranges
         on
             scores.config_version = band_ranges.config_version
