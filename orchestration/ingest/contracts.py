@@ -31,6 +31,9 @@ SOURCES_GLOB = "models/staging/*/_*__sources.yml"
 # Types a contract may declare, so a typo in the YAML fails loudly at load time
 # instead of turning into a cast error on every row.
 SUPPORTED_TYPES = {"bigint", "integer", "double", "boolean", "varchar", "date", "timestamp"}
+# The YAML writes text as `string`, the name both DuckDB and Spark accept
+# (Spark's varchar needs a length; docs/portability.md); the loader says varchar.
+TYPE_ALIASES = {"string": "varchar"}
 
 # Meta key that marks a source the loader must not treat as a landing source.
 LANDING_META_KEY = "landing"
@@ -148,11 +151,12 @@ def _parse_table(source_node: dict, node: dict, path: Path) -> TableContract:
     source = source_node["name"]
     columns = []
     for column in node.get("columns") or []:
-        data_type = str(column.get("data_type", "")).lower()
+        declared = str(column.get("data_type", "")).lower()
+        data_type = TYPE_ALIASES.get(declared, declared)
         if data_type not in SUPPORTED_TYPES:
             raise ValueError(
                 f"{path}: {source}.{node['name']}.{column['name']}: data_type "
-                f"{data_type!r} is not one of {sorted(SUPPORTED_TYPES)}"
+                f"{declared!r} is not one of {sorted({*SUPPORTED_TYPES, *TYPE_ALIASES})}"
             )
         columns.append(
             ColumnContract(
