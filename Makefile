@@ -18,7 +18,7 @@ TEST_ENV := CS_LANDING_DIR=$(CURDIR)/data/test/landing \
 	CS_DUCKDB_PATH=$(CURDIR)/data/test/warehouse.duckdb \
 	CS_AS_OF_DATE=2026-11-30 CS_DEMO_ACCOUNTS=150 HUBSPOT_ACCESS_TOKEN=
 
-.PHONY: install run test lint dbt-build pytest dev metrics bench clean
+.PHONY: install run test lint dbt-build pytest test-spark dev metrics bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The spark extra (PySpark, about 630 MB) only for `make test-spark`.
+SPARK_STAMP := $(VENV)/.spark-installed-stamp
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/pip install --quiet -r requirements-spark.lock
+	touch $(SPARK_STAMP)
 
 ## Generate demo data if none is present, load it, build and test every model.
 run: install
@@ -47,6 +53,11 @@ dbt-build: install
 
 pytest: install
 	HUBSPOT_ACCESS_TOKEN= $(BIN)/python -m pytest -q
+
+## The models on Apache Spark (local mode; Java 17) and DuckDB, compared mart
+## for mart on one small generated dataset (docs/portability.md).
+test-spark: $(SPARK_STAMP)
+	CS_SPARK_TESTS=1 HUBSPOT_ACCESS_TOKEN= $(BIN)/python -m pytest -q tests/spark
 
 ## The Dagster UI on http://localhost:3000.
 dev: install

@@ -65,3 +65,7 @@
 {% macro bigquery__health_double() -%}
     float64
 {%- endmacro %}
+
+{% macro spark__health_double() -%}
+    double
+{%- endmacro %}

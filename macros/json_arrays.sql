@@ -41,6 +41,21 @@
     ) as array_elements ({{ element_alias }})
 {%- endmacro %}
 
+{% macro spark__json_array_elements_text(relation, array_column, columns, element_alias) -%}
+    select
+        {%- for column in columns %}
+        array_rows.{{ column }},
+        {%- endfor %}
+        array_elements.{{ element_alias }}
+    from {{ relation }} as array_rows
+    lateral view explode(
+        case
+            when {{ is_json_array('array_rows.' ~ array_column) }}
+                then from_json(array_rows.{{ array_column }}, 'array<string>')
+        end
+    ) array_elements as {{ element_alias }}
+{%- endmacro %}
+
 
 {#- True when a text column holds a valid JSON array (false when it is null). -#}
 {% macro is_json_array(column) -%}
@@ -53,6 +68,11 @@
     case when json_valid({{ column }}) then json_type({{ column }}) = 'ARRAY' else false end
 {%- endmacro %}
 
+{#- json_array_length is null for null, invalid JSON and JSON other than an array. -#}
+{% macro spark__is_json_array(column) -%}
+    coalesce(json_array_length({{ column }}) is not null, false)
+{%- endmacro %}
+
 
 {#- True when a text column holds a valid JSON object (false when it is null). -#}
 {% macro is_json_object(column) -%}
@@ -61,4 +81,9 @@
 
 {% macro default__is_json_object(column) -%}
     case when json_valid({{ column }}) then json_type({{ column }}) = 'OBJECT' else false end
+{%- endmacro %}
+
+{#- json_object_keys is null for null, invalid JSON and JSON other than an object. -#}
+{% macro spark__is_json_object(column) -%}
+    coalesce(json_object_keys({{ column }}) is not null, false)
 {%- endmacro %}

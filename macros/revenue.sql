@@ -4,11 +4,13 @@
     intervals between billings (a quarterly price is 'month' × 3).
 -#}
 {% macro monthly_price_factor(interval_column, interval_count_column) -%}
+    {#- Doubles, not decimal literals: Spark keeps 1.0 / 12 as a decimal of
+        six places (0.083333), a cent off on a yearly price. -#}
     case {{ interval_column }}
-        when 'month' then 1.0
-        when 'year' then 1.0 / 12
-        when 'week' then 52.0 / 12
-        when 'day' then 365.0 / 12
+        when 'month' then cast(1 as double)
+        when 'year' then cast(1 as double) / 12
+        when 'week' then cast(52 as double) / 12
+        when 'day' then cast(365 as double) / 12
     end / nullif({{ interval_count_column }}, 0)
 {%- endmacro %}
 

@@ -120,7 +120,7 @@ open_signal_lists as (
 
     select
         account_id,
-        {{ dbt.listagg('signal_type', "', '", 'order by signal_type') }} as open_signal_types
+        {{ ordered_listagg('signal_type', "', '", 'signal_type') }} as open_signal_types
     from open_signals
     group by account_id
 

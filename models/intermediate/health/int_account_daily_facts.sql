@@ -498,7 +498,7 @@ final as (
             when first_paid_dates.first_paid_date <= account_days.date_day
                 then first_paid_dates.first_paid_date
         end as first_paid_date,
-        {{ dbt.datediff('account_days.contract_start_date', 'account_days.date_day', 'day') }}
+        {{ days_between('account_days.contract_start_date', 'account_days.date_day') }}
             as days_since_contract_start,
         coalesce(billing_days.has_paying = 1, false) as is_paying,
         coalesce(billing_days.has_trialing = 1 and billing_days.has_paying = 0, false)

@@ -166,15 +166,14 @@ day_components as (
         latest_nps_date,
         csat_score_90d,
         onboarding_steps_completed,
-        round(usage_change_wow, 4) as usage_trend_value,
+        {{ round_half_up('usage_change_wow', 4) }} as usage_trend_value,
         {{ dbt.concat([
             "'usage '",
             "case when usage_change_wow >= 0 then '+' else '' end",
-            "cast(cast(round(usage_change_wow * 100) as " ~ dbt.type_int() ~ ") as "
-                ~ dbt.type_string() ~ ")",
+            percent_text('usage_change_wow'),
             "'% WoW'",
         ]) }} as usage_trend_text,
-        round(key_feature_adoption, 4) as key_feature_adoption_value,
+        {{ round_half_up('key_feature_adoption', 4) }} as key_feature_adoption_value,
         {{ dbt.concat([
             "cast(coalesce(key_features_used_28d, 0) as " ~ dbt.type_string() ~ ")",
             "' key features used in 28d'",
@@ -189,11 +188,10 @@ day_components as (
             "cast(coalesce(urgent_tickets_30d, 0) as " ~ dbt.type_string() ~ ")",
             "' urgent in 30d'",
         ]) }} as support_load_text,
-        round(seat_utilisation, 4) as seat_utilisation_value,
+        {{ round_half_up('seat_utilisation', 4) }} as seat_utilisation_value,
         {{ dbt.concat([
             "'seats '",
-            "cast(cast(round(seat_utilisation * 100) as " ~ dbt.type_int() ~ ") as "
-                ~ dbt.type_string() ~ ")",
+            percent_text('seat_utilisation'),
             "'% used'",
         ]) }} as seat_utilisation_text,
         engagements_30d as engagement_value,
@@ -249,16 +247,16 @@ version_components as (
         case
             when
                 latest_nps_score is not null
-                and {{ dbt.datediff('latest_nps_date', 'date_day', 'day') }}
+                and {{ days_between('latest_nps_date', 'date_day') }}
                 < nps_lookback_days
                 then latest_nps_score
             when csat_score_90d is not null
-                then round((csat_score_90d - 1) * 2.5, 4)
+                then {{ round_half_up('(csat_score_90d - 1) * 2.5', 4) }}
         end as sentiment_value,
         case
             when
                 latest_nps_score is not null
-                and {{ dbt.datediff('latest_nps_date', 'date_day', 'day') }}
+                and {{ days_between('latest_nps_date', 'date_day') }}
                 < nps_lookback_days
                 then {{ dbt.concat([
                     "'NPS '",
@@ -267,7 +265,7 @@ version_components as (
             when csat_score_90d is not null
                 then {{ dbt.concat([
                     "'CSAT '",
-                    "cast(round(csat_score_90d, 1) as " ~ dbt.type_string() ~ ")",
+                    "cast(" ~ round_half_up('csat_score_90d', 1) ~ " as " ~ dbt.type_string() ~ ")",
                 ]) }}
         end as sentiment_text,
         case
@@ -437,14 +435,17 @@ final as (
         case when not has_data then no_data_reason end as exclusion_reason,
         cast(case when has_data then points end as {{ dbt.type_int() }}) as points,
         cast(weight as {{ health_double() }}) as weight,
-        cast(round(effective_weight, 6) as {{ health_double() }}) as effective_weight,
+        cast({{ round_half_up('effective_weight', 6) }} as {{ health_double() }})
+            as effective_weight,
         cast(
-            round(case when has_data then points * effective_weight else 0 end, 4)
+            {{ round_half_up('case when has_data then points * effective_weight else 0 end', 4) }}
             as {{ health_double() }}
         ) as contribution,
         -- Points the component cost the score: what ranks the reason.
         cast(
-            round(case when has_data then (100 - points) * effective_weight else 0 end, 4)
+            {{ round_half_up(
+                'case when has_data then (100 - points) * effective_weight else 0 end', 4
+            ) }}
             as {{ health_double() }}
         ) as points_lost
     from renormalised

@@ -40,7 +40,7 @@ scores as (
         config_version,
         is_version_in_effect,
         segment,
-        round(sum(contribution), 1) as health_score,
+        {{ round_half_up('sum(contribution)', 1) }} as health_score,
         sum(case when has_data then 1 else 0 end) as components_with_data
     from components
     group by account_id, date_day, config_version, is_version_in_effect, segment
@@ -55,7 +55,7 @@ exclusions as (
         account_id,
         date_day,
         config_version,
-        {{ dbt.listagg('component', "', '", 'order by component') }} as excluded_components
+        {{ ordered_listagg('component', "', '", 'component') }} as excluded_components
     from components
     where not has_data
     group by account_id, date_day, config_version

@@ -176,9 +176,8 @@ gates as (
         expectations.gate_order,
         expectations.expected_days,
         gate_dates.reached_date,
-        {{ dbt.datediff(
-            'latest_days.contract_start_date', 'gate_dates.reached_date', 'day'
-        ) }} as days_to_reach,
+        {{ days_between('latest_days.contract_start_date', 'gate_dates.reached_date') }}
+            as days_to_reach,
         cast(
             {{ dbt.dateadd(
                 'day', 'expectations.expected_days', 'latest_days.contract_start_date'

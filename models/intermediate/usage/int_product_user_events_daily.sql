@@ -7,6 +7,8 @@
     latest group call can move their whole history to another account.
 -#}
 
+{{ config(**day_rebuild_config('event_date')) }}
+
 {%- set rebuild_days = event_days_to_rebuild(
     source('segment', 'tracks'), 'timestamp', 'received_at', 'last_received_at'
 ) -%}

@@ -188,7 +188,7 @@ final as (
         cast(classified.loaded_at_field as {{ dbt.type_string() }}) as loaded_at_field,
         cast(classified.last_loaded_at as {{ dbt.type_timestamp() }}) as last_loaded_at,
         cast(classified.as_of_end_at as {{ dbt.type_timestamp() }}) as as_of_end_at,
-        cast(round(classified.hours_since_last_load, 2) as double) as hours_since_last_load,
+        {{ round_half_up('classified.hours_since_last_load', 2) }} as hours_since_last_load,
         cast(classified.warn_after_hours as double) as warn_after_hours,
         cast(classified.error_after_hours as double) as error_after_hours,
         cast(classified.freshness_status as {{ dbt.type_string() }}) as freshness_status,

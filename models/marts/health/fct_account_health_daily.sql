@@ -85,7 +85,7 @@ reasons as (
     select
         account_id,
         date_day,
-        {{ dbt.listagg('raw_value_text', "'; '", 'order by shortfall_rank') }} as health_reason
+        {{ ordered_listagg('raw_value_text', "'; '", 'shortfall_rank') }} as health_reason
     from ranked_shortfalls
     where shortfall_rank <= 3
     group by account_id, date_day
@@ -104,11 +104,11 @@ final as (
         with_trend.score_7d_ago,
         with_trend.score_28d_ago,
         cast(
-            round(with_trend.health_score - with_trend.score_7d_ago, 1)
+            {{ round_half_up('with_trend.health_score - with_trend.score_7d_ago', 1) }}
             as {{ health_double() }}
         ) as trend_7d,
         cast(
-            round(with_trend.health_score - with_trend.score_28d_ago, 1)
+            {{ round_half_up('with_trend.health_score - with_trend.score_28d_ago', 1) }}
             as {{ health_double() }}
         ) as trend_28d,
         cast(case

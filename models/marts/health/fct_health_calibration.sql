@@ -231,15 +231,15 @@ final as (
         cast(bucket_rows.account_count as {{ dbt.type_int() }}) as account_count,
         cast(bucket_rows.outcome_count as {{ dbt.type_int() }}) as outcome_count,
         cast(
-            bucket_rows.outcome_count * 1.0 / bucket_rows.account_count
+            cast(bucket_rows.outcome_count as double) / bucket_rows.account_count
             as {{ health_double() }}
         ) as outcome_rate,
         cast(
-            totals.outcome_count * 1.0 / totals.account_count as {{ health_double() }}
+            cast(totals.outcome_count as double) / totals.account_count as {{ health_double() }}
         ) as base_rate,
         cast(
-            (bucket_rows.outcome_count * 1.0 / bucket_rows.account_count)
-            / nullif(totals.outcome_count * 1.0 / totals.account_count, 0)
+            (cast(bucket_rows.outcome_count as double) / bucket_rows.account_count)
+            / nullif(cast(totals.outcome_count as double) / totals.account_count, 0)
             as {{ health_double() }}
         ) as lift,
         cast(

@@ -127,15 +127,15 @@ final as (
         cast(gross_retained_mrr as decimal(18, 2)) as gross_retained_mrr,
         cast(net_retained_mrr as decimal(18, 2)) as net_retained_mrr,
         cast(
-            case when starting_mrr > 0 then gross_retained_mrr / starting_mrr end
+            case when starting_mrr > 0 then cast(gross_retained_mrr as double) / starting_mrr end
             as decimal(18, 6)
         ) as grr,
         cast(
-            case when starting_mrr > 0 then net_retained_mrr / starting_mrr end
+            case when starting_mrr > 0 then cast(net_retained_mrr as double) / starting_mrr end
             as decimal(18, 6)
         ) as nrr,
         cast(
-            case when starting_logos > 0 then retained_logos * 1.0 / starting_logos end
+            case when starting_logos > 0 then cast(retained_logos as double) / starting_logos end
             as decimal(18, 6)
         ) as logo_retention
     from cohorts

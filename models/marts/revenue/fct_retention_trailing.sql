@@ -143,29 +143,37 @@ final as (
         cast(t12m_starting_mrr as decimal(18, 2)) as t12m_starting_mrr,
         cast(t12m_gross_retained_mrr as decimal(18, 2)) as t12m_gross_retained_mrr,
         cast(t12m_net_retained_mrr as decimal(18, 2)) as t12m_net_retained_mrr,
+        -- Rates divide as doubles: Spark divides decimals at a scale of its own
+        -- choosing, so casting its result to six places could round twice.
         cast(
-            case when t12m_starting_mrr > 0 then t12m_gross_retained_mrr / t12m_starting_mrr end
+            case
+                when t12m_starting_mrr > 0
+                    then cast(t12m_gross_retained_mrr as double) / t12m_starting_mrr
+            end
             as decimal(18, 6)
         ) as t12m_grr,
         cast(
-            case when t12m_starting_mrr > 0 then t12m_net_retained_mrr / t12m_starting_mrr end
+            case
+                when t12m_starting_mrr > 0
+                    then cast(t12m_net_retained_mrr as double) / t12m_starting_mrr
+            end
             as decimal(18, 6)
         ) as t12m_nrr,
         cast(starting_mrr as decimal(18, 2)) as starting_mrr,
         cast(starting_logos as {{ dbt.type_int() }}) as starting_logos,
         cast(churned_logos as {{ dbt.type_int() }}) as churned_logos,
         cast(
-            case when starting_logos > 0 then churned_logos * 1.0 / starting_logos end
+            case when starting_logos > 0 then cast(churned_logos as double) / starting_logos end
             as decimal(18, 6)
         ) as logo_churn_rate,
         cast(gross_mrr_churn as decimal(18, 2)) as gross_mrr_churn,
         cast(net_mrr_churn as decimal(18, 2)) as net_mrr_churn,
         cast(
-            case when starting_mrr > 0 then gross_mrr_churn / starting_mrr end
+            case when starting_mrr > 0 then cast(gross_mrr_churn as double) / starting_mrr end
             as decimal(18, 6)
         ) as gross_revenue_churn_rate,
         cast(
-            case when starting_mrr > 0 then net_mrr_churn / starting_mrr end
+            case when starting_mrr > 0 then cast(net_mrr_churn as double) / starting_mrr end
             as decimal(18, 6)
         ) as net_revenue_churn_rate
     from churn_amounts

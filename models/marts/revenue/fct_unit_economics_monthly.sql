@@ -113,15 +113,15 @@ ratios as (
 
     select
         *,
-        case when active_logos > 0 then mrr / active_logos end as arpa,
+        case when active_logos > 0 then cast(mrr as double) / active_logos end as arpa,
         case
-            when starting_logos > 0 then churned_logos * 1.0 / starting_logos
+            when starting_logos > 0 then cast(churned_logos as double) / starting_logos
         end as logo_churn_rate,
         case
-            when t3m_starting_logos > 0 then t3m_churned_logos * 1.0 / t3m_starting_logos
+            when t3m_starting_logos > 0 then cast(t3m_churned_logos as double) / t3m_starting_logos
         end as t3m_logo_churn_rate,
         case
-            when new_logos > 0 then sales_marketing_expense / new_logos
+            when new_logos > 0 then cast(sales_marketing_expense as double) / new_logos
         end as cac
     from joined
 

@@ -101,18 +101,11 @@ day_counts as (
 
     select
         *,
-        {{ dbt.datediff(
-            'latest_nps_date', 'date_day', 'day'
-        ) }} as nps_age_days,
-        {{ dbt.datediff(
-            'seat_utilisation_run_start_date', 'date_day', 'day'
-        ) }} + 1 as seat_utilisation_run_days,
-        {{ dbt.datediff(
-            'green_run_start_date', 'date_day', 'day'
-        ) }} + 1 as green_run_days,
-        {{ dbt.datediff(
-            'date_day', 'renewal_date', 'day'
-        ) }} as days_to_renewal
+        {{ days_between('latest_nps_date', 'date_day') }} as nps_age_days,
+        {{ days_between('seat_utilisation_run_start_date', 'date_day') }} + 1
+            as seat_utilisation_run_days,
+        {{ days_between('green_run_start_date', 'date_day') }} + 1 as green_run_days,
+        {{ days_between('date_day', 'renewal_date') }} as days_to_renewal
     from with_runs
 
 ),
@@ -124,8 +117,8 @@ evaluated as (
 
     select
         *,
-        round(usage_change_wow, 6) <= -rescue_usage_drop_min
-        and round(usage_change_wow_week_before, 6) <= -rescue_usage_drop_min
+        {{ round_half_up('usage_change_wow', 6) }} <= -rescue_usage_drop_min
+        and {{ round_half_up('usage_change_wow_week_before', 6) }} <= -rescue_usage_drop_min
             as has_usage_drop_two_weeks,
         latest_nps_score <= rescue_nps_max_score
         and nps_age_days <= rescue_nps_max_age_days as has_low_nps,
@@ -183,11 +176,9 @@ rescue_signals as (
             "' in the last 7 days vs '",
             "cast(events_prev_7d as " ~ dbt.type_string() ~ ")",
             "' in the 7 before ('",
-            "cast(cast(round(usage_change_wow * 100) as " ~ dbt.type_int() ~ ") as "
-                ~ dbt.type_string() ~ ")",
+            percent_text('usage_change_wow'),
             "'%), '",
-            "cast(cast(round(usage_change_wow_week_before * 100) as " ~ dbt.type_int()
-                ~ ") as " ~ dbt.type_string() ~ ")",
+            percent_text('usage_change_wow_week_before'),
             "'% a week earlier'",
             "case when has_low_nps then " ~ dbt.concat([
                 "'; NPS '",
@@ -212,8 +203,7 @@ expansion_signals as (
         'expansion' as signal_type,
         {{ dbt.concat([
             "'seat utilisation '",
-            "coalesce(cast(cast(round(seat_utilisation * 100) as " ~ dbt.type_int() ~ ") as "
-                ~ dbt.type_string() ~ "), 'n/a')",
+            "coalesce(" ~ percent_text('seat_utilisation') ~ ", 'n/a')",
             "'% ('",
             "cast(active_users_7d as " ~ dbt.type_string() ~ ")",
             "' weekly active users / '",

@@ -54,9 +54,8 @@ task_starts as (
         case
             when previous_episode_end_date is null then 1
             when
-                {{ dbt.datediff(
-                    'previous_episode_end_date', 'episode_start_date', 'day'
-                ) }} - 1 <= cooldown_days
+                {{ days_between('previous_episode_end_date', 'episode_start_date') }} - 1
+                <= cooldown_days
                 then 0
             else 1
         end as is_new_task

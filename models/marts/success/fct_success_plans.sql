@@ -215,17 +215,20 @@ progressed_plans as (
                 least(1.0, (current_value - baseline_value) / (target_value - baseline_value))
             )
         end as progress_share,
-        case
-            when target_date <= baseline_date then 1.0
-            else greatest(
-                0.0,
-                least(
-                    1.0,
-                    1.0 * {{ dbt.datediff('baseline_date', 'measured_through_date', 'day') }}
-                    / {{ dbt.datediff('baseline_date', 'target_date', 'day') }}
+        -- Double on every engine: Spark keeps 1.0 * x / y as a decimal.
+        cast(
+            case
+                when target_date <= baseline_date then 1.0
+                else greatest(
+                    0.0,
+                    least(
+                        1.0,
+                        1.0 * {{ days_between('baseline_date', 'measured_through_date') }}
+                        / {{ days_between('baseline_date', 'target_date') }}
+                    )
                 )
-            )
-        end as time_elapsed_share
+            end as double
+        ) as time_elapsed_share
     from targeted_plans
 
 ),

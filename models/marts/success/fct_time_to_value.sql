@@ -36,11 +36,11 @@ final as (
         contract_start_date,
         first_value_date,
         full_value_date,
-        {{ dbt.datediff('contract_start_date', 'first_value_date', 'day') }}
+        {{ days_between('contract_start_date', 'first_value_date') }}
             as days_to_first_value,
-        {{ dbt.datediff('contract_start_date', 'full_value_date', 'day') }}
+        {{ days_between('contract_start_date', 'full_value_date') }}
             as days_to_full_value,
-        {{ dbt.datediff('contract_start_date', 'measured_through_date', 'day') }}
+        {{ days_between('contract_start_date', 'measured_through_date') }}
             as days_observed,
         first_value_date is not null as has_first_value,
         full_value_date is not null as has_full_value

@@ -22,8 +22,8 @@ final as (
         count(*) as account_count,
         count(case when has_first_value then 1 end) as first_value_account_count,
         count(case when has_full_value then 1 end) as full_value_account_count,
-        avg(case when has_first_value then 1.0 else 0.0 end) as first_value_share,
-        avg(case when has_full_value then 1.0 else 0.0 end) as full_value_share,
+        avg(case when has_first_value then 1 else 0 end) as first_value_share,
+        avg(case when has_full_value then 1 else 0 end) as full_value_share,
         percentile_cont(0.5) within group (order by days_to_first_value)
             as median_days_to_first_value,
         percentile_cont(0.75) within group (order by days_to_first_value)

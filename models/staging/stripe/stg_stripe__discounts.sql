@@ -23,7 +23,8 @@ renamed as (
         customer_id,
         subscription_id,
         start as starts_at,
-        "end" as ends_at
+        -- A reserved word: quoted the engine's way (Spark reads "end" as text).
+        {{ adapter.quote('end') }} as ends_at
     from latest
     where version_rank = 1
 
