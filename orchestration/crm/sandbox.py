@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import re
+import signal
 import socket
 import sqlite3
 import threading
@@ -1729,6 +1730,11 @@ def main(argv: list[str] | None = None) -> None:
         f"CRM sandbox on {base_url} (db {server.db_path}, "
         f"{args.max_requests} requests per {args.interval_seconds:g} s); Ctrl-C stops it"
     )
+    # SIGTERM stops it like Ctrl-C, closing the database. Without a handler of
+    # its own the process would inherit its parent's disposition, and a parent
+    # that ignores SIGTERM (an ignore survives exec) would leave it unstoppable
+    # except by SIGKILL.
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     try:
         while True:
             time.sleep(3600)
@@ -1736,6 +1742,10 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         server.stop()
+
+
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 if __name__ == "__main__":
