@@ -13,6 +13,7 @@ from orchestration.defs.expectations import build_gx_checks
 from orchestration.defs.freshness import build_source_freshness_checks
 from orchestration.defs.raw import build_raw_assets, loader_table_specs
 from orchestration.defs.schedules import build_schedules_and_sensors
+from orchestration.defs.serving import ServingResource, build_serving_asset, published_models
 from orchestration.resources import WarehouseResource
 from orchestration.settings import load_settings
 
@@ -23,31 +24,40 @@ build_warehouse_job = dg.define_asset_job(
     name="build_warehouse",
     selection=dg.AssetSelection.all(),
     description=(
-        "Load every source, build and test every dbt model, then push the sync "
-        "models to the CRM."
+        "Load every source, build and test every dbt model, push the sync models "
+        "to the CRM, then publish the read-only serving copy."
     ),
     executor_def=dg.in_process_executor,
 )
 
 
 def build_definitions(
-    warehouse: WarehouseResource | None = None, crm: CrmResource | None = None
+    warehouse: WarehouseResource | None = None,
+    crm: CrmResource | None = None,
+    serving: ServingResource | None = None,
 ) -> dg.Definitions:
     """Definitions wired to a warehouse; tests pass one on temporary paths.
 
     Without a CRM resource, a temporary warehouse pushes to a sandbox beside it
     (``CrmResource.for_warehouse``); only the configured one reaches a real CRM.
+    Likewise only the configured warehouse publishes to the configured serving
+    copy; a temporary one publishes beside itself.
     """
     settings = load_settings()
     warehouse = warehouse or WarehouseResource.from_settings(settings)
     crm = crm or CrmResource.for_warehouse(settings, Path(warehouse.duckdb_path))
+    serving = serving or ServingResource.for_warehouse(settings, Path(warehouse.duckdb_path))
     schedules, sensors = build_schedules_and_sensors(build_warehouse_job)
+    dbt_assets = build_dbt_assets()
+    crm_assets = build_crm_assets()
+    pushes = [key for asset in crm_assets for key in asset.keys]
     return dg.Definitions(
         assets=[
             *build_raw_assets(warehouse),
             *loader_table_specs(),
-            build_dbt_assets(),
-            *build_crm_assets(),
+            dbt_assets,
+            *crm_assets,
+            build_serving_asset([*pushes, *published_models(dbt_assets.keys)]),
         ],
         asset_checks=[
             *build_crm_checks(),
@@ -60,6 +70,7 @@ def build_definitions(
         resources={
             "warehouse": warehouse,
             "crm": crm,
+            "serving": serving,
             "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable()),
         },
         executor=dg.in_process_executor,

@@ -40,6 +40,8 @@ def ensure_demo_data(settings: Settings) -> None:
 
 
 def summarise(settings: Settings, result: dg.ExecuteInProcessResult) -> str:
+    from orchestration.defs.serving import SERVING_ASSET
+
     lines = [f"Warehouse {settings.duckdb_path} as of {settings.as_of_date}", ""]
     lines.append(f"{'raw table':<36}{'rows':>12}{'quarantined':>13}")
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
@@ -68,13 +70,18 @@ def summarise(settings: Settings, result: dg.ExecuteInProcessResult) -> str:
         for e in result.get_asset_materialization_events()
         if e.asset_key.path[0].startswith("crm_")
     }
+    serving = {
+        e.asset_key: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == SERVING_ASSET
+    }
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
     warned = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN]
     lines += [
         "",
         f"raw tables loaded: {len(materialized & raw_keys)}",
-        f"dbt models and seeds built: {len(materialized - raw_keys - set(pushes))}",
+        f"dbt models and seeds built: {len(materialized - raw_keys - set(pushes) - set(serving))}",
         f"checks passed: {len(checks) - len(failed) - len(warned)} of {len(checks)}"
         f" ({len(warned)} warnings, {len(failed)} failures)",
     ]
@@ -85,6 +92,13 @@ def summarise(settings: Settings, result: dg.ExecuteInProcessResult) -> str:
             if name in metadata
         )
         lines.append(f"CRM push {key.to_user_string()}: {counts}")
+    for metadata in serving.values():
+        lines.append(
+            f"serving copy {metadata['path'].value}: {metadata['tables'].value} tables, "
+            f"{metadata['size_mb'].value} MB (readers: docs/serving.md)"
+        )
+    if not serving:
+        lines.append("serving copy: not published by this run; the previous copy, if any, stands")
     for label, group in (("warning", warned), ("failed", failed)):
         for check in group:
             lines.append(f"  {label}: {check.asset_key.to_user_string()} {check.check_name}")

@@ -16,6 +16,11 @@ DuckDB's resource limits, ``CS_DUCKDB_MEMORY_LIMIT``, ``CS_DUCKDB_THREADS`` and
 ``CS_DUCKDB_TEMP_DIR`` (where DuckDB spills what does not fit), apply to every
 connection: dbt's through ``profiles.yml``, Python's through
 ``WarehouseResource.connect``.
+
+``CS_SERVING_PATH`` is the read-only copy the pipeline publishes for the
+dashboard and BI tools (docs/serving.md). The Spark target's ``CS_SPARK_*``
+variables are read by ``profiles.yml`` alone: no Python asset runs on Spark
+(docs/portability.md).
 """
 
 from __future__ import annotations
@@ -74,6 +79,9 @@ class Settings:
     duckdb_memory_limit: str = field(default_factory=lambda: default_memory_limit())
     duckdb_threads: int = field(default_factory=lambda: default_threads())
     duckdb_temp_dir: Path = PROJECT_DIR / DEFAULT_DUCKDB_TEMP_DIR
+    # The read-only copy of the marts that dashboards and BI tools open
+    # (docs/serving.md): republished whole after each checked build.
+    serving_path: Path = PROJECT_DIR / "data" / "warehouse_serving.duckdb"
 
     def dbt_env(self) -> dict[str, str]:
         """The variables dbt must see so it reads what the loader wrote, with the same limits."""
@@ -188,6 +196,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         duckdb_temp_dir=_resolve_path(
             env.get("CS_DUCKDB_TEMP_DIR", "").strip() or DEFAULT_DUCKDB_TEMP_DIR
+        ),
+        # Beside the warehouse by default, like the sandbox: each warehouse
+        # (make run's, make test's) publishes its own serving copy.
+        serving_path=(
+            _resolve_path(env["CS_SERVING_PATH"])
+            if env.get("CS_SERVING_PATH", "").strip()
+            else duckdb_path.with_name(duckdb_path.stem + "_serving.duckdb")
         ),
     )
 
