@@ -42,9 +42,12 @@ def source(*marts: str) -> str:
 
 
 def money(value: object) -> str:
+    """Dollars, the sign first ("-$7,095"): Streamlit colours a metric's
+    delta by its leading character, so "$-7,095" would show as a rise."""
     if value is None or pd.isna(value):
         return "–"
-    return f"${float(value):,.0f}"
+    amount = float(value)
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.0f}"
 
 
 def share(value: object) -> str:

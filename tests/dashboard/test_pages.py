@@ -77,8 +77,17 @@ def test_portfolio_mrr_is_the_sum_of_the_latest_health_month(
         group by month_start_date
         """
     )
-    metrics = metric_values(open_page("portfolio"))
+    app = open_page("portfolio")
+    metrics = metric_values(app)
     assert metrics[f"MRR {month:%b %Y}"] == f"${float(mrr):,.0f}"
+    # The change since the month before, signed first so a fall shows as one.
+    [(before,)] = serving_sql(
+        f"select sum(mrr) from marts.fct_account_mrr_monthly "
+        f"where month_start_date = date '{month:%Y-%m-%d}' - interval 1 month"
+    )
+    change = float(mrr) - float(before)
+    [delta] = [m.delta for m in app.metric if m.label == f"MRR {month:%b %Y}"]
+    assert delta == f"{'-' if change < 0 else ''}${abs(change):,.0f}"
 
 
 def test_the_segment_filter_changes_the_band_counts(serving_copy, serving_sql, open_page):
