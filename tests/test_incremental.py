@@ -1,12 +1,12 @@
-"""The day-incremental product-event models (docs/decisions.md, entry 15).
+"""The day-incremental models (docs/decisions.md, entries 15 and 18).
 
 A warehouse is built in full on the events received up to the day before the
 last one; the last day's deliveries, a late event for an old day and a
 retried (duplicate) delivery are then appended to raw `segment.tracks` and an
 incremental `dbt build` runs. Every mart and sync table must equal a
 `--full-refresh` build on the same data, the run must have rebuilt only the
-days those deliveries touch, and running the same day again must change
-nothing.
+event days those deliveries touch and the account-days from the earliest of
+them on, and running the same day again must change nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +30,14 @@ EVENTS_TABLE = "intermediate.int_product_user_events_daily"
 LOOKBACK = dt.timedelta(days=3)
 LATE_EVENT_AGE_DAYS = 40
 DUPLICATE_AGE_DAYS = 20
+# Account-day models with a dbt_invocation_id column (macros/incremental.sql).
+ACCOUNT_DAY_TABLES = (
+    "intermediate.int_account_usage_daily",
+    "intermediate.int_account_daily_facts",
+    "intermediate.int_account_health_components_all_versions",
+    "intermediate.int_account_health_scores_all_versions",
+    "intermediate.int_account_health_reasons",
+)
 
 
 def _dbt_build(duckdb_path: Path, work_dir: Path, *extra: str) -> None:
@@ -54,13 +62,15 @@ def _query(duckdb_path: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def _day_invocations(duckdb_path: Path) -> dict[dt.date, str]:
+def _day_invocations(
+    duckdb_path: Path, table: str = EVENTS_TABLE, day_column: str = "event_date"
+) -> dict[dt.date, str]:
     rows = _query(
         duckdb_path,
-        f"select event_date, min(dbt_invocation_id), max(dbt_invocation_id) "
-        f"from {EVENTS_TABLE} group by event_date",
+        f"select {day_column}, min(dbt_invocation_id), max(dbt_invocation_id) "
+        f"from {table} group by {day_column}",
     )
-    assert all(first == last for _, first, last in rows), "a day was half rebuilt"
+    assert all(first == last for _, first, last in rows), f"a day of {table} was half rebuilt"
     return {day: invocation for day, invocation, _ in rows}
 
 
@@ -109,6 +119,9 @@ def incremental_run(built_warehouse, tmp_path_factory):
         )
     _dbt_build(warehouse, work, "--full-refresh")
     before = _day_invocations(warehouse)
+    account_days_before = {
+        table: _day_invocations(warehouse, table, "date_day") for table in ACCOUNT_DAY_TABLES
+    }
     [(watermark,)] = _query(warehouse, f"select max(last_received_at) from {EVENTS_TABLE}")
 
     # Day D arrives, with a late event for an old day and a retried delivery.
@@ -167,6 +180,9 @@ def incremental_run(built_warehouse, tmp_path_factory):
 
     _dbt_build(warehouse, work)
     after = _day_invocations(warehouse)
+    account_days_after = {
+        table: _day_invocations(warehouse, table, "date_day") for table in ACCOUNT_DAY_TABLES
+    }
 
     rebuilt = work / "full_refresh.duckdb"
     shutil.copy(warehouse, rebuilt)
@@ -177,6 +193,8 @@ def incremental_run(built_warehouse, tmp_path_factory):
         "work": work,
         "before": before,
         "after": after,
+        "account_days_before": account_days_before,
+        "account_days_after": account_days_after,
         "expected_days": expected_days,
         "late_day": late_day,
         "duplicate_day": duplicate_day,
@@ -195,6 +213,18 @@ def test_incremental_run_rebuilds_only_the_days_new_deliveries_touch(incremental
     assert {incremental_run["late_day"], incremental_run["duplicate_day"]} <= touched
     # The lookback window plus the late events' days: under 5% of a year.
     assert len(touched) * 20 < len(after)
+
+
+def test_account_day_models_rebuild_from_the_earliest_touched_day_only(incremental_run):
+    late_day = incremental_run["late_day"]
+    for table in ACCOUNT_DAY_TABLES:
+        before = incremental_run["account_days_before"][table]
+        after = incremental_run["account_days_after"][table]
+        touched = {day for day, invocation in after.items() if invocation != before.get(day)}
+        # The late event is the oldest day delivered, and the 7-day lookback
+        # reaches less far back than it.
+        assert touched == {day for day in after if day >= late_day}, table
+        assert len(touched) * 4 < len(after), table
 
 
 def test_late_event_counts_once_and_the_duplicate_not_at_all(incremental_run):

@@ -5,7 +5,15 @@
     day's end (the same reading as int_subscription_mrr_monthly, one instant
     per day); usage from int_account_usage_daily; support, survey and CRM
     activity from their staging models through the account identity.
+    Incremental by day (macros/incremental.sql): every value of a day is read
+    from that day's inputs, so a run builds only the days from rebuild_from
+    on; the one account-level first, the first paid day, is carried over from
+    the days already built.
 -#}
+
+{{ config(**account_day_config()) }}
+
+{%- set rebuild_from = account_days_rebuild_from(ref('int_account_usage_daily')) -%}
 
 with
 
@@ -99,6 +107,7 @@ calendar_days as (
         cast({{ dbt.dateadd('day', 1, 'date_day') }} as {{ dbt.type_timestamp() }})
             as day_end_at
     from spine
+    where {{ account_day_filter('cast(date_day as date)', rebuild_from) }}
 
 ),
 
@@ -243,13 +252,45 @@ billing_days as (
 
 ),
 
-first_paid_dates as (
+rebuilt_first_paid_dates as (
 
     select
         account_id,
         min(date_day) as first_paid_date
     from billing_days
     where has_paying = 1
+    group by account_id
+
+),
+
+-- A first paid day before this run's days is on the rows already built.
+known_first_paid_dates as (
+
+    select
+        account_id,
+        first_paid_date
+    from rebuilt_first_paid_dates
+    {%- if rebuild_from is not none %}
+
+    union all
+
+    select
+        account_id,
+        first_paid_date
+    from {{ this }}
+    where
+        date_day < cast('{{ rebuild_from }}' as date)
+        and first_paid_date is not null
+    {%- endif %}
+
+),
+
+first_paid_dates as (
+
+    select
+        account_id,
+        min(first_paid_date) as first_paid_date
+    from known_first_paid_dates
     group by account_id
 
 ),
@@ -529,7 +570,8 @@ final as (
         latest_nps.latest_nps_date,
         csat_90d.csat_score_90d,
         coalesce(engagements_30d.engagements_30d, 0) as engagements_30d,
-        coalesce(meetings_90d.meetings_90d, 0) as meetings_90d
+        coalesce(meetings_90d.meetings_90d, 0) as meetings_90d,
+        '{{ invocation_id }}' as dbt_invocation_id
     from account_days
     inner join accounts
         on account_days.account_id = accounts.account_id

@@ -4,13 +4,20 @@
     effect on each day (is_version_in_effect); the other versions are here so
     history can be recomputed and compared under any of them (the trend of the
     daily score compares days under the same version).
+    Incremental by day (macros/incremental.sql): a run rebuilds the days
+    from rebuild_from on.
 -#}
+
+{{ config(**account_day_config()) }}
+
+{%- set rebuild_from = account_days_rebuild_from(ref('int_account_daily_facts')) -%}
 
 with
 
 daily_facts as (
 
     select * from {{ ref('int_account_daily_facts') }}
+    where {{ account_day_filter('date_day', rebuild_from) }}
 
 ),
 
@@ -447,7 +454,8 @@ final as (
                 'case when has_data then (100 - points) * effective_weight else 0 end', 4
             ) }}
             as {{ health_double() }}
-        ) as points_lost
+        ) as points_lost,
+        '{{ invocation_id }}' as dbt_invocation_id
     from renormalised
 
 )

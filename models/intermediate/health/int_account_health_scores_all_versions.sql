@@ -2,13 +2,22 @@
     The health score of every paying account-day under every configuration
     version: the sum of its components' contributions, rounded to one
     decimal, and the band that score falls in under the same version.
+    Incremental by day (macros/incremental.sql): a run rebuilds the days
+    from rebuild_from on.
 -#}
+
+{{ config(**account_day_config()) }}
+
+{%- set rebuild_from = account_days_rebuild_from(
+    ref('int_account_health_components_all_versions')
+) -%}
 
 with
 
 components as (
 
     select * from {{ ref('int_account_health_components_all_versions') }}
+    where {{ account_day_filter('date_day', rebuild_from) }}
 
 ),
 
@@ -98,7 +107,8 @@ final as (
         cast(health_score as {{ health_double() }}) as health_score,
         cast(health_band as {{ dbt.type_string() }}) as health_band,
         cast(components_with_data as {{ dbt.type_int() }}) as components_with_data,
-        cast(excluded_components as {{ dbt.type_string() }}) as excluded_components
+        cast(excluded_components as {{ dbt.type_string() }}) as excluded_components,
+        '{{ invocation_id }}' as dbt_invocation_id
     from banded
 
 )

@@ -3,8 +3,21 @@
     event to the day before the as-of date: the day's usage and the rolling
     windows built on it (7 and 28 days, week over week), each looking back
     only. Days without events are on the grid with zeros, so a window frame
-    of N rows is N days.
+    of N rows is N days. Incremental by day (macros/incremental.sql): a run
+    recomputes the days from rebuild_from on, reading the events its windows
+    reach back to; older events reach those days only through account-level
+    firsts (first event, first key event, milestones), read in full.
 -#}
+
+{{ config(**account_day_config()) }}
+
+{%- set rebuild_from = account_days_rebuild_from(
+    ref('int_account_user_events_daily'), 'event_date'
+) -%}
+{#- The 7-day window and the week before it reach 13 days back; a user's
+    span, 28. -#}
+{%- set grid_reach_days = 13 -%}
+{%- set span_reach_days = 28 -%}
 
 with
 
@@ -40,6 +53,15 @@ calendar_days as (
 
     select cast(date_day as date) as date_day
     from spine
+    where {{ account_day_filter('cast(date_day as date)', rebuild_from, grid_reach_days) }}
+
+),
+
+-- The first grid day of this run: running counts start from it.
+grid_starts as (
+
+    select min(date_day) as grid_start_date
+    from calendar_days
 
 ),
 
@@ -90,6 +112,7 @@ daily_totals as (
             sum(case when is_key_feature then event_count else 0 end) as {{ dbt.type_bigint() }}
         ) as key_feature_events_1d
     from user_events
+    where {{ account_day_filter('event_date', rebuild_from, grid_reach_days) }}
     group by account_id, event_date
 
 ),
@@ -136,6 +159,7 @@ rolling as (
 
 ),
 
+-- A span opened before the grid's reach has closed before the grid starts.
 user_days as (
 
     select distinct
@@ -143,6 +167,9 @@ user_days as (
         user_id,
         event_date
     from user_events
+    where {{ account_day_filter(
+        'event_date', rebuild_from, grid_reach_days + span_reach_days
+    ) }}
 
 ),
 
@@ -171,7 +198,11 @@ feature_days as (
         event_name,
         event_date
     from user_events
-    where is_key_feature
+    where
+        is_key_feature
+        and {{ account_day_filter(
+            'event_date', rebuild_from, grid_reach_days + span_reach_days
+        ) }}
 
 ),
 
@@ -194,7 +225,8 @@ first_key_events as (
     select
         account_id,
         min(event_date) as first_key_event_date
-    from feature_days
+    from user_events
+    where is_key_feature
     group by account_id
 
 ),
@@ -302,6 +334,27 @@ span_edges as (
 
 ),
 
+-- An edge before the grid's first day counts on that day: the running
+-- counts then start from everything that happened before it.
+clamped_edges as (
+
+    select
+        span_edges.account_id,
+        case
+            when span_edges.date_day < grid_starts.grid_start_date
+                then grid_starts.grid_start_date
+            else span_edges.date_day
+        end as date_day,
+        span_edges.users_7d_delta,
+        span_edges.users_28d_delta,
+        span_edges.features_28d_delta,
+        span_edges.steps_delta,
+        span_edges.step_reached_date
+    from span_edges
+    cross join grid_starts
+
+),
+
 daily_edges as (
 
     select
@@ -312,13 +365,14 @@ daily_edges as (
         sum(features_28d_delta) as features_28d_delta,
         sum(steps_delta) as steps_delta,
         max(step_reached_date) as step_reached_date
-    from span_edges
+    from clamped_edges
     group by account_id, date_day
 
 ),
 
 -- Edges after the grid's last day are never reached; every edge is on or
--- after the account's first event, where its grid starts.
+-- after the account's first event or the run's first grid day, where the
+-- account's grid starts.
 running_counts as (
 
     select
@@ -374,7 +428,8 @@ final as (
         case
             when running_counts.onboarding_steps_completed = step_counts.onboarding_step_count
                 then running_counts.last_step_reached_date
-        end as onboarding_completed_date
+        end as onboarding_completed_date,
+        '{{ invocation_id }}' as dbt_invocation_id
     from rolling
     cross join feature_counts
     cross join step_counts
@@ -384,6 +439,7 @@ final as (
             and rolling.date_day = running_counts.date_day
     left join first_key_events
         on rolling.account_id = first_key_events.account_id
+    where {{ account_day_filter('rolling.date_day', rebuild_from) }}
 
 )
 

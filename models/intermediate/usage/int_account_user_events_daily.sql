@@ -31,7 +31,8 @@ attributed_events as (
         user_id,
         event_date,
         event_name,
-        event_count
+        event_count,
+        dbt_invocation_id
     from user_events
     where attribution_status = 'attributed'
 
@@ -46,7 +47,8 @@ flagged as (
         attributed_events.event_name,
         attributed_events.event_count,
         key_features.event_name is not null as is_key_feature,
-        onboarding_steps.event_name is not null as is_onboarding_step
+        onboarding_steps.event_name is not null as is_onboarding_step,
+        attributed_events.dbt_invocation_id
     from attributed_events
     left join key_features
         on attributed_events.event_name = key_features.event_name

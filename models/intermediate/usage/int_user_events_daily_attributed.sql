@@ -49,7 +49,8 @@ attributed as (
             when product_users.user_id is null then 'unknown_user'
             when product_account_identity.account_id is null then 'unmatched_product_account'
             else 'attributed'
-        end as attribution_status
+        end as attribution_status,
+        user_events.dbt_invocation_id
     from user_events
     left join product_users
         on user_events.user_id = product_users.user_id

@@ -1,25 +1,36 @@
 {#-
     The health score of each paying account-day under the configuration
     version in effect that day, with its trend and the reason in words.
+    Incremental by day (macros/incremental.sql): a run rebuilds the days
+    from rebuild_from on, reading scores back as far as the 28-day trend.
 -#}
+
+{{ config(**account_day_config()) }}
+
+{%- set rebuild_from = account_days_rebuild_from(
+    ref('int_account_health_scores_all_versions')
+) -%}
 
 with
 
 scores as (
 
     select * from {{ ref('int_account_health_scores_all_versions') }}
+    where {{ account_day_filter('date_day', rebuild_from, 28) }}
 
 ),
 
-components as (
+reasons as (
 
-    select * from {{ ref('int_account_health_components_all_versions') }}
+    select * from {{ ref('int_account_health_reasons') }}
+    where {{ account_day_filter('date_day', rebuild_from) }}
 
 ),
 
 daily_facts as (
 
     select * from {{ ref('int_account_daily_facts') }}
+    where {{ account_day_filter('date_day', rebuild_from) }}
 
 ),
 
@@ -33,7 +44,9 @@ current_scores as (
 
     select *
     from scores
-    where is_version_in_effect
+    where
+        is_version_in_effect
+        and {{ account_day_filter('date_day', rebuild_from) }}
 
 ),
 
@@ -58,37 +71,6 @@ with_trend as (
             and current_scores.config_version = scores_28d_ago.config_version
             and scores_28d_ago.date_day
             = cast({{ dbt.dateadd('day', -28, 'current_scores.date_day') }} as date)
-
-),
-
--- The components that cost the score most points, worst first.
-ranked_shortfalls as (
-
-    select
-        account_id,
-        date_day,
-        raw_value_text,
-        row_number() over (
-            partition by account_id, date_day
-            order by points_lost desc, component asc
-        ) as shortfall_rank
-    from components
-    where
-        is_version_in_effect
-        and has_data
-        and points < 100
-
-),
-
-reasons as (
-
-    select
-        account_id,
-        date_day,
-        {{ ordered_listagg('raw_value_text', "'; '", 'shortfall_rank') }} as health_reason
-    from ranked_shortfalls
-    where shortfall_rank <= 3
-    group by account_id, date_day
 
 ),
 

@@ -4,13 +4,20 @@
     week change, seat utilisation and key-feature adoption, as
     int_account_daily_facts measures them (at the end of each day, looking
     back only).
+    Incremental by day (macros/incremental.sql): a run rebuilds the days
+    from rebuild_from on.
 -#}
+
+{{ config(**account_day_config()) }}
+
+{%- set rebuild_from = account_days_rebuild_from(ref('int_account_daily_facts')) -%}
 
 with
 
 facts as (
 
     select * from {{ ref('int_account_daily_facts') }}
+    where {{ account_day_filter('date_day', rebuild_from) }}
 
 ),
 
