@@ -12,6 +12,7 @@ describes, so the asset page shows how many accounts are red at a glance.
 
 
 import datetime as dt
+import json
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
+from pydantic import Field
 
 from orchestration.resources import WarehouseResource, environment
 from orchestration.settings import PROJECT_DIR
@@ -50,6 +52,32 @@ group by all
 """
 
 DbtEvent = TypeVar("DbtEvent")
+
+
+class DbtBuildConfig(dg.Config):
+    """Run options of the dbt build (the Launchpad's config of cs_warehouse_dbt)."""
+
+    rebuild_account_days_from: str = Field(
+        default="",
+        description=(
+            "ISO date: account-day models recompute every day from this one on, "
+            "on top of what the run would rebuild anyway (docs/decisions.md, "
+            "entry 18). Empty: only what new data touches."
+        ),
+    )
+
+    def dbt_args(self) -> list[str]:
+        """The `dbt build` arguments these options give."""
+        if not self.rebuild_account_days_from:
+            return ["build"]
+        try:
+            day = dt.date.fromisoformat(self.rebuild_account_days_from)
+        except ValueError as error:
+            raise dg.Failure(
+                "cs_warehouse_dbt config rebuild_account_days_from: "
+                f"{self.rebuild_account_days_from!r} is not an ISO date (YYYY-MM-DD)"
+            ) from error
+        return ["build", "--vars", json.dumps({"rebuild_account_days_from": day.isoformat()})]
 
 
 def dbt_executable() -> str:
@@ -247,13 +275,14 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     )
     def cs_warehouse_dbt(
         context: dg.AssetExecutionContext,
+        config: DbtBuildConfig,
         dbt: DbtCliResource,
         warehouse: WarehouseResource,
     ):
         # dbt reads the warehouse path and as-of date from the environment
         # (profiles.yml, dbt_project.yml); give it the resource's values.
         with environment(warehouse.dbt_env()):
-            invocation = dbt.cli(["build"], context=context)
+            invocation = dbt.cli(config.dbt_args(), context=context)
             # Row counts need the tables, and dbt holds the DuckDB file locked
             # until it exits; dbt-duckdb reports no rows_affected either. So the
             # events wait for dbt to finish (dbt's own log still streams live),

@@ -4,6 +4,9 @@ The daily run loads one day of product events: the ``segment/tracks`` partition
 of the day before the as-of date (the last full day Segment delivered, late
 events included), with every other source and the whole dbt build. A sensor
 run has no partition: it loads every new or changed file, whatever its day.
+On Sundays the scheduled run also recomputes every account-day (run config
+``rebuild_account_days_from``), so changes that rewrite history without a
+day of their own reach every day within a week (docs/decisions.md, entry 18).
 
 Every run either starts carries tags saying why it started (``cs/trigger``:
 ``schedule`` or ``sensor``) and which day it describes (``cs/as_of_date``);
@@ -29,6 +32,14 @@ DAILY_CRON = "0 6 * * *"
 TRIGGER_TAG = "cs/trigger"
 AS_OF_DATE_TAG = "cs/as_of_date"
 CHANGED_FILES_TAG = "cs/changed_files"
+ACCOUNT_DAYS_TAG = "cs/account_days"
+
+# A user moved to another account by a new group call, an identity remap or
+# an edited seed changes account-days older than a daily run's horizon; the
+# Sunday run recomputes them all (the account-day models only, not the event
+# models, which stay exact by day). Sunday is the quietest day to be slower.
+FULL_ACCOUNT_DAYS_WEEKDAY = 6
+ALL_ACCOUNT_DAYS_FROM = "1900-01-01"
 
 
 def run_tags(trigger: str, as_of_date: str, changed_files: int | None = None) -> dict[str, str]:
@@ -78,17 +89,31 @@ def build_schedules_and_sensors(job) -> tuple[list, list]:
         execution_timezone="UTC",
         description=(
             "Load yesterday's product events and every other source, build, check and "
-            "sync every day at 06:00 UTC."
+            "sync every day at 06:00 UTC; on Sundays recompute every account-day."
         ),
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
-    def daily_warehouse_build(warehouse: WarehouseResource) -> dg.RunRequest:
+    def daily_warehouse_build(
+        context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource
+    ) -> dg.RunRequest:
         # The tag carries the as-of date the run's resources hold, the one dbt
         # will build for, rather than the tick's date, so it never disagrees
         # with the data.
+        tags = run_tags("schedule", warehouse.as_of_date)
+        run_config = {}
+        if context.scheduled_execution_time.weekday() == FULL_ACCOUNT_DAYS_WEEKDAY:
+            tags[ACCOUNT_DAYS_TAG] = "all"
+            run_config = {
+                "ops": {
+                    "cs_warehouse_dbt": {
+                        "config": {"rebuild_account_days_from": ALL_ACCOUNT_DAYS_FROM}
+                    }
+                }
+            }
         return dg.RunRequest(
             partition_key=daily_partition_key(warehouse.as_of_date),
-            tags=run_tags("schedule", warehouse.as_of_date),
+            tags=tags,
+            run_config=run_config,
         )
 
     @dg.sensor(

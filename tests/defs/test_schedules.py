@@ -56,6 +56,35 @@ def test_daily_schedule_runs_the_whole_build_at_six_utc(defs):
     assert request.tags["cs/as_of_date"] == "2026-06-30"
     # The day's product events: the last full day before the as-of date.
     assert request.partition_key == "2026-06-29"
+    # A Friday: account-day models rebuild only what new data touches.
+    assert "cs/account_days" not in request.tags
+    assert not request.run_config
+
+
+def test_the_sunday_run_recomputes_every_account_day(defs):
+    schedule = defs.resolve_schedule_def("daily_warehouse_build")
+    with dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 12, 6, 6, tzinfo=dt.UTC),
+        resources=defs.resources,
+        repository_def=defs.get_repository_def(),
+    ) as context:
+        [request] = schedule.evaluate_tick(context).run_requests
+    assert request.tags["cs/account_days"] == "all"
+    options = request.run_config["ops"]["cs_warehouse_dbt"]["config"]
+    assert options == {"rebuild_account_days_from": "1900-01-01"}
+    # The options are valid config of the job's dbt step.
+    dg.validate_run_config(defs.resolve_job_def("build_warehouse"), request.run_config)
+
+
+def test_dbt_build_options_become_a_dbt_var():
+    from orchestration.defs.dbt import DbtBuildConfig
+
+    assert DbtBuildConfig().dbt_args() == ["build"]
+    assert DbtBuildConfig(rebuild_account_days_from="2026-05-01").dbt_args() == [
+        "build", "--vars", '{"rebuild_account_days_from": "2026-05-01"}',
+    ]
+    with pytest.raises(dg.Failure, match="rebuild_account_days_from: '2026-13-01'"):
+        DbtBuildConfig(rebuild_account_days_from="2026-13-01").dbt_args()
 
 
 def test_sensor_starts_one_run_per_new_delivery(defs, landing):
