@@ -38,18 +38,25 @@ def _evaluate(defs: dg.Definitions, cursor: str | None):
         return result, context.cursor
 
 
-def test_daily_schedule_runs_the_whole_build_at_six_utc(defs):
+def _daily_tick(defs: dg.Definitions, day: dt.date) -> dg.RunRequest:
+    """The run request of the daily schedule's 06:00 UTC tick on `day`."""
     schedule = defs.resolve_schedule_def("daily_warehouse_build")
-    assert schedule.cron_schedule == "0 6 * * *"
-    assert schedule.execution_timezone == "UTC"
-    assert schedule.job_name == "build_warehouse"
     with dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2026, 12, 4, 6, tzinfo=dt.UTC),
+        scheduled_execution_time=dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC),
         resources=defs.resources,
         # A partitioned run request is resolved against the job's partitions.
         repository_def=defs.get_repository_def(),
     ) as context:
         [request] = schedule.evaluate_tick(context).run_requests
+    return request
+
+
+def test_daily_schedule_runs_the_whole_build_at_six_utc(defs):
+    schedule = defs.resolve_schedule_def("daily_warehouse_build")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.job_name == "build_warehouse"
+    request = _daily_tick(defs, dt.date(2026, 12, 4))
     assert request.job_name in (None, "build_warehouse")
     # The as-of date dbt will build for, from the run's resources, not the tick.
     assert request.tags["cs/trigger"] == "schedule"
@@ -62,13 +69,7 @@ def test_daily_schedule_runs_the_whole_build_at_six_utc(defs):
 
 
 def test_the_sunday_run_recomputes_every_account_day(defs):
-    schedule = defs.resolve_schedule_def("daily_warehouse_build")
-    with dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2026, 12, 6, 6, tzinfo=dt.UTC),
-        resources=defs.resources,
-        repository_def=defs.get_repository_def(),
-    ) as context:
-        [request] = schedule.evaluate_tick(context).run_requests
+    request = _daily_tick(defs, dt.date(2026, 12, 6))
     assert request.tags["cs/account_days"] == "all"
     options = request.run_config["ops"]["cs_warehouse_dbt"]["config"]
     assert options == {"rebuild_account_days_from": "1900-01-01"}
