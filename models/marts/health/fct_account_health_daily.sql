@@ -40,89 +40,99 @@ config_versions as (
 
 ),
 
+-- Days counted from a fixed origin, so a window frame can reach an exact
+-- number of days back on every engine (a range frame over a number).
+numbered_scores as (
+
+    select
+        *,
+        {{ days_between("cast('2000-01-01' as date)", 'date_day') }} as day_number
+    from scores
+
+),
+
+-- The score 7 and 28 days earlier under the same version: past scores are
+-- read under today's version, so a configuration change does not show as a
+-- trend. A window over the account's days rather than two self-joins: at
+-- 100,000 accounts the joins' two hash tables of every account-day outgrew
+-- DuckDB's 8 GB limit, while the window sorts, and spills, once.
+with_trend as (
+
+    select
+        *,
+        max(health_score) over (
+            partition by account_id, config_version
+            order by day_number
+            range between 7 preceding and 7 preceding
+        ) as score_7d_ago,
+        max(health_score) over (
+            partition by account_id, config_version
+            order by day_number
+            range between 28 preceding and 28 preceding
+        ) as score_28d_ago
+    from numbered_scores
+
+),
+
 current_scores as (
 
     select *
-    from scores
+    from with_trend
     where
         is_version_in_effect
         and {{ account_day_filter('date_day', rebuild_from) }}
 
 ),
 
--- Past scores are read under today's version, so a configuration change does
--- not show as a trend.
-with_trend as (
-
-    select
-        current_scores.*,
-        scores_7d_ago.health_score as score_7d_ago,
-        scores_28d_ago.health_score as score_28d_ago
-    from current_scores
-    left join scores as scores_7d_ago
-        on
-            current_scores.account_id = scores_7d_ago.account_id
-            and current_scores.config_version = scores_7d_ago.config_version
-            and scores_7d_ago.date_day
-            = cast({{ dbt.dateadd('day', -7, 'current_scores.date_day') }} as date)
-    left join scores as scores_28d_ago
-        on
-            current_scores.account_id = scores_28d_ago.account_id
-            and current_scores.config_version = scores_28d_ago.config_version
-            and scores_28d_ago.date_day
-            = cast({{ dbt.dateadd('day', -28, 'current_scores.date_day') }} as date)
-
-),
-
 final as (
 
     select
-        with_trend.account_id,
-        with_trend.date_day,
-        with_trend.segment,
+        current_scores.account_id,
+        current_scores.date_day,
+        current_scores.segment,
         daily_facts.owner_id,
-        with_trend.health_score,
-        with_trend.health_band,
-        with_trend.score_7d_ago,
-        with_trend.score_28d_ago,
+        current_scores.health_score,
+        current_scores.health_band,
+        current_scores.score_7d_ago,
+        current_scores.score_28d_ago,
         cast(
-            {{ round_half_up('with_trend.health_score - with_trend.score_7d_ago', 1) }}
+            {{ round_half_up('current_scores.health_score - current_scores.score_7d_ago', 1) }}
             as {{ health_double() }}
         ) as trend_7d,
         cast(
-            {{ round_half_up('with_trend.health_score - with_trend.score_28d_ago', 1) }}
+            {{ round_half_up('current_scores.health_score - current_scores.score_28d_ago', 1) }}
             as {{ health_double() }}
         ) as trend_28d,
         cast(case
-            when with_trend.score_7d_ago is null then null
+            when current_scores.score_7d_ago is null then null
             when
-                with_trend.health_score - with_trend.score_7d_ago
+                current_scores.health_score - current_scores.score_7d_ago
                 >= config_versions.trend_flat_points
                 then '↑'
             when
-                with_trend.score_7d_ago - with_trend.health_score
+                current_scores.score_7d_ago - current_scores.health_score
                 >= config_versions.trend_flat_points
                 then '↓'
             else '→'
         end as {{ dbt.type_string() }}) as trend_arrow,
-        with_trend.config_version,
-        with_trend.components_with_data,
-        with_trend.excluded_components,
+        current_scores.config_version,
+        current_scores.components_with_data,
+        current_scores.excluded_components,
         cast(
             coalesce(reasons.health_reason, 'every component at full points')
             as {{ dbt.type_string() }}
         ) as health_reason
-    from with_trend
+    from current_scores
     inner join config_versions
-        on with_trend.config_version = config_versions.config_version
+        on current_scores.config_version = config_versions.config_version
     left join daily_facts
         on
-            with_trend.account_id = daily_facts.account_id
-            and with_trend.date_day = daily_facts.date_day
+            current_scores.account_id = daily_facts.account_id
+            and current_scores.date_day = daily_facts.date_day
     left join reasons
         on
-            with_trend.account_id = reasons.account_id
-            and with_trend.date_day = reasons.date_day
+            current_scores.account_id = reasons.account_id
+            and current_scores.date_day = reasons.date_day
 
 )
 
